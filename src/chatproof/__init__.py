@@ -1,0 +1,3 @@
+"""chatproof: lawful WhatsApp customer service with a tamper-evident archive."""
+
+__version__ = "0.1.0"
