@@ -1,10 +1,10 @@
 """Errors of the channel adapters (WhatsApp payloads and the Cloud API).
 
-    ChannelError
-    ├── SignatureError           a webhook whose signature is missing or wrong (→ 401)
-    ├── PayloadError             a signed webhook body chatproof cannot understand (→ quarantine)
-    └── CloudApiError            the Cloud API (or a provider) answered with an error
-        (subclasses by platform error code live in chatproof.channels.whatsapp.errors)
+ChannelError
+├── SignatureError           a webhook whose signature is missing or wrong (→ 401)
+├── PayloadError             a signed webhook body chatproof cannot understand (→ quarantine)
+└── CloudApiError            the Cloud API (or a provider) answered with an error
+    (subclasses by platform error code live in chatproof.channels.whatsapp.errors)
 """
 
 from __future__ import annotations

@@ -1,0 +1,29 @@
+"""Storage: SQLAlchemy tables, repositories and the unit of work (SQLite or PostgreSQL)."""
+
+from chatproof.store.conversations import ConversationRepository, SqlAlchemyConversationRepository
+from chatproof.store.database import make_engine, migrate
+from chatproof.store.errors import NotFound, StoreError
+from chatproof.store.media import MediaRepository, PendingMedia, SqlAlchemyMediaRepository
+from chatproof.store.personal import PersonalContent, PlaintextSealer, Sealer
+from chatproof.store.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWork
+from chatproof.store.webhooks import SaveCounts, SqlAlchemyWebhookRepository, WebhookRepository
+
+__all__ = [
+    "ConversationRepository",
+    "MediaRepository",
+    "NotFound",
+    "PendingMedia",
+    "PersonalContent",
+    "PlaintextSealer",
+    "SaveCounts",
+    "Sealer",
+    "SqlAlchemyConversationRepository",
+    "SqlAlchemyMediaRepository",
+    "SqlAlchemyUnitOfWork",
+    "SqlAlchemyWebhookRepository",
+    "StoreError",
+    "UnitOfWork",
+    "WebhookRepository",
+    "make_engine",
+    "migrate",
+]

@@ -1,0 +1,64 @@
+"""Composition: the one place that turns settings into real collaborators. The web app and
+the CLI both start here (STYLE 3)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from sqlalchemy import Engine
+
+from chatproof.archive.blobs import BlobStore
+from chatproof.archive.keyfiles import derive_key, load_master_key
+from chatproof.archive.pseudonyms import Pseudonymizer
+from chatproof.config import Settings
+from chatproof.store import (
+    PersonalContent,
+    PlaintextSealer,
+    SqlAlchemyUnitOfWork,
+    UnitOfWork,
+    make_engine,
+    migrate,
+)
+
+
+@dataclass
+class Components:
+    settings: Settings
+    engine: Engine
+    personal: PersonalContent
+    pseudonyms: Pseudonymizer
+    blobs: BlobStore
+
+    def uow(self, *, write: bool = True) -> UnitOfWork:
+        return SqlAlchemyUnitOfWork(self.engine, self.personal, self.pseudonyms, write=write)
+
+    @property
+    def writer(self) -> Callable[[], UnitOfWork]:
+        return partial(self.uow, write=True)
+
+    @property
+    def reader(self) -> Callable[[], UnitOfWork]:
+        return partial(self.uow, write=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build(settings: Settings, *, run_migrations: bool = True) -> Components:
+    """Raises:
+    ArchiveError: the data directory has no keys (``chatproof init`` was not run).
+    StoreError: the database URL is not usable.
+    """
+    master = load_master_key(settings.keys_dir)
+    engine = make_engine(settings.database_url)
+    if run_migrations:
+        migrate(engine)
+    return Components(
+        settings=settings,
+        engine=engine,
+        personal=PersonalContent(PlaintextSealer()),
+        pseudonyms=Pseudonymizer(derive_key(master, "pseudonyms")),
+        blobs=BlobStore(settings.media_dir),
+    )

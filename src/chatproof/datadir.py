@@ -1,0 +1,98 @@
+"""``chatproof init``: a data directory with a commented configuration and fresh secrets.
+
+The configuration file holds secrets, so it is created readable by its owner only, as are
+the key files.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from chatproof.archive.keyfiles import create_keys
+from chatproof.config import (
+    CONFIG_FILE,
+    DEFAULT_EMULATOR_PORT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_PORT,
+    ConfigError,
+)
+
+EMULATOR_PHONE_NUMBER_ID = "106540352242922"
+
+TEMPLATE = """\
+# chatproof configuration. Every setting can be overridden by an environment variable
+# CHATPROOF_<SECTION>_<KEY>, e.g. CHATPROOF_WHATSAPP_ACCESS_TOKEN or CHATPROOF_DATABASE_URL.
+# This file holds secrets: keep it readable by the chatproof user only.
+
+[server]
+host = "127.0.0.1"
+port = {port}
+# Webhook bodies above this size are refused with 413.
+max_body_bytes = {max_body}
+# Bearer token for the JSON API (Authorization: Bearer <token>).
+api_token = "{api_token}"
+
+[database]
+# Empty: SQLite in this directory. For PostgreSQL:
+# url = "postgresql+psycopg://chatproof@db.example.internal/chatproof"
+url = ""
+
+[whatsapp]
+# "meta" for the Cloud API at graph.facebook.com (or the bundled emulator),
+# "360dialog" for a 360dialog-style provider (D360-API-KEY header, no phone number id in paths).
+provider = "meta"
+# The emulator below; for Meta use "https://graph.facebook.com",
+# for 360dialog "https://waba-v2.360dialog.io".
+base_url = "http://127.0.0.1:{emulator_port}"
+api_version = "v23.0"
+# Meta: the business phone number's id and a system-user access token.
+phone_number_id = "{phone_number_id}"
+access_token = "{access_token}"
+# 360dialog: the channel's API key.
+api_key = ""
+# Typed into the Meta App Dashboard when subscribing the webhook.
+verify_token = "{verify_token}"
+# Meta signs every webhook with the app secret. This one was generated for the emulator:
+# replace it with your Meta app's secret in production.
+app_secret = "{app_secret}"
+# 360dialog-style setups: a secret header configured with the webhook instead of a signature.
+secret_header_name = ""
+secret_header_value = ""
+
+[media]
+# Inbound media downloads retry with exponential backoff, then give up (visible per message).
+max_attempts = 8
+retry_base_seconds = 2.0
+
+[emulator]
+port = {emulator_port}
+"""
+
+
+def initialise(data_dir: Path) -> Path:
+    """Create ``data_dir`` with configuration and keys; return the configuration path.
+
+    Raises:
+        ConfigError: the directory already holds a configuration (nothing is overwritten).
+    """
+    config = data_dir / CONFIG_FILE
+    if config.exists():
+        raise ConfigError(f"{config} already exists; chatproof never overwrites it")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    text = TEMPLATE.format(
+        port=DEFAULT_PORT,
+        emulator_port=DEFAULT_EMULATOR_PORT,
+        max_body=DEFAULT_MAX_BODY_BYTES,
+        api_token=secrets.token_urlsafe(32),
+        phone_number_id=EMULATOR_PHONE_NUMBER_ID,
+        access_token=secrets.token_urlsafe(32),
+        verify_token=secrets.token_urlsafe(24),
+        app_secret=secrets.token_hex(32),
+    )
+    create_keys(data_dir / "keys")
+    fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return config

@@ -1,0 +1,20 @@
+"""Errors of the storage layer.
+
+StoreError
+└── NotFound                 a requested row does not exist
+"""
+
+from __future__ import annotations
+
+from chatproof.domain.errors import ChatproofError
+
+
+class StoreError(ChatproofError):
+    """Base of errors raised by chatproof.store."""
+
+
+class NotFound(StoreError):
+    def __init__(self, what: str, key: object) -> None:
+        self.what = what
+        self.key = key
+        super().__init__(f"{what} {key} not found")

@@ -1,0 +1,188 @@
+"""The database schema, shared by SQLite and PostgreSQL.
+
+Columns ending in nothing special hold no personal data. Personal content (texts, names,
+numbers, raw payloads, file names) lives only in ``LargeBinary`` columns written through
+``chatproof.store.personal``, so that the archive can encrypt it per data subject without
+touching anything else (DESIGN invariant 4). Platform ids appear only as keyed hashes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Hash = String(64)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite would otherwise hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; chatproof stores only aware UTC times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Moment = UtcDateTime()
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("received_at", Moment, nullable=False),
+    Column("body_sha256", Hash, nullable=False, index=True),
+    Column("body", LargeBinary, nullable=False),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("received_at", Moment, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("path", Text, nullable=False),
+    Column("body_sha256", Hash, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("resolved_at", Moment),
+    Column("resolved_by", String(200)),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subject_id", String(36), nullable=False, unique=True),
+    Column("wa_id_hash", Hash, nullable=False, unique=True),
+    Column("wa_id", LargeBinary, nullable=False),
+    Column("name", LargeBinary),
+    Column("user_id", LargeBinary),
+    Column("first_seen_at", Moment, nullable=False),
+    Column("updated_at", Moment, nullable=False),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("contact_id", ForeignKey("contacts.id"), nullable=False),
+    Column("business_number_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False, server_default="open"),
+    Column("created_at", Moment, nullable=False),
+    Column("last_message_at", Moment, nullable=False),
+    Column("last_inbound_at", Moment),
+    Column("message_count", Integer, nullable=False, server_default="0"),
+    Column("unread_count", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("contact_id", "business_number_id"),
+    Index(None, "last_message_at"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("conversation_id", ForeignKey("conversations.id"), nullable=False),
+    Column("delivery_id", ForeignKey("webhook_deliveries.id")),
+    Column("platform_id_hash", Hash, nullable=False, unique=True),
+    Column("platform_id", LargeBinary, nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("sent_at", Moment, nullable=False),
+    Column("received_at", Moment, nullable=False),
+    Column("text", LargeBinary),
+    Column("raw", LargeBinary, nullable=False),
+    Column("context_hash", Hash),
+    Column("related_hash", Hash, index=True),
+    Column("state", String(16)),
+    Column("state_at", Moment),
+    Column("error_code", Integer),
+    Column("error_title", Text),
+    Column("edited_at", Moment),
+    Column("revoked_at", Moment),
+    Column("media_id", String(128)),
+    Column("media_mime_type", String(128)),
+    Column("media_sha256", String(128)),
+    Column("media_filename", LargeBinary),
+    Column("media_state", String(16)),
+    Column("media_attempts", Integer, nullable=False, server_default="0"),
+    Column("media_next_attempt_at", Moment),
+    Column("media_error", Text),
+    Column("media_blob", Hash),
+    Index(None, "conversation_id", "id"),
+    Index(None, "media_state", "media_next_attempt_at"),
+)
+
+statuses = Table(
+    "statuses",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("platform_id_hash", Hash, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("at", Moment, nullable=False),
+    Column("received_at", Moment, nullable=False),
+    Column("delivery_id", ForeignKey("webhook_deliveries.id")),
+    Column("error_code", Integer),
+    Column("raw", LargeBinary, nullable=False),
+    UniqueConstraint("platform_id_hash", "status"),
+)
+
+platform_events = Table(
+    "platform_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("event_key", Hash, nullable=False, unique=True),
+    Column("field", String(64), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("contact_id", ForeignKey("contacts.id")),
+    Column("business_number_id", String(64), nullable=False),
+    Column("at", Moment),
+    Column("received_at", Moment, nullable=False),
+    Column("delivery_id", ForeignKey("webhook_deliveries.id")),
+    Column("raw", LargeBinary, nullable=False),
+)
+
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", Moment, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(200), nullable=False),
+)

@@ -1,0 +1,88 @@
+"""One transaction around a use case: everything it wrote is committed together or not at all
+(DESIGN invariant 6), and nothing is acknowledged before the commit (invariant 1)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from chatproof.archive.pseudonyms import Pseudonymizer
+from chatproof.store.conversations import ConversationRepository, SqlAlchemyConversationRepository
+from chatproof.store.database import WRITE
+from chatproof.store.media import MediaRepository, SqlAlchemyMediaRepository
+from chatproof.store.personal import PersonalContent
+from chatproof.store.webhooks import SqlAlchemyWebhookRepository, WebhookRepository
+
+
+class UnitOfWork(ABC):
+    """Contract: leaving the ``with`` block without ``commit()`` MUST roll back."""
+
+    webhooks: WebhookRepository
+    conversations: ConversationRepository
+    media: MediaRepository
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def rollback(self) -> None: ...
+
+
+class SqlAlchemyUnitOfWork(UnitOfWork):
+    def __init__(
+        self,
+        engine: Engine,
+        personal: PersonalContent,
+        pseudonyms: Pseudonymizer,
+        *,
+        write: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.personal = personal
+        self.pseudonyms = pseudonyms
+        self.write = write
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> Self:
+        conn = self.engine.connect().execution_options(**{WRITE: self.write})
+        conn.begin()
+        self._conn = conn
+        self.webhooks = SqlAlchemyWebhookRepository(conn, self.personal, self.pseudonyms)
+        self.conversations = SqlAlchemyConversationRepository(conn, self.personal)
+        self.media = SqlAlchemyMediaRepository(conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def commit(self) -> None:
+        assert self._conn is not None, "commit outside of a with block"
+        self._conn.commit()
+
+    def rollback(self) -> None:
+        if self._conn is not None and self._conn.in_transaction():
+            self._conn.rollback()
