@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, case, or_, select, tuple_, update
+from sqlalchemy import Connection, Integer, and_, bindparam, case, or_, select, tuple_, update
 
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.domain.delivery import DeliveryState, advance, parse_state
@@ -282,8 +282,8 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
             if m.direction is Direction.INBOUND:
                 s["inb"] = max(s["inb"] or m.sent_at, m.sent_at)
         c = t.conversations.c
-        last = bindparam("last")
-        inb = bindparam("inb")
+        last = bindparam("last", type_=t.Moment)
+        inb = bindparam("inb", type_=t.Moment)
         stmt = (
             update(t.conversations)
             .where(c.id == bindparam("cid"))
@@ -394,15 +394,14 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
                     {"mid": message_id, "state": state.value, "at": at, "code": error_code}
                 )
         if changes:
+            code = bindparam("code", type_=Integer)
             stmt = (
                 update(t.messages)
                 .where(m.id == bindparam("mid"))
                 .values(
                     state=bindparam("state"),
                     state_at=bindparam("at"),
-                    error_code=case(
-                        (bindparam("code").is_not(None), bindparam("code")), else_=m.error_code
-                    ),
+                    error_code=case((code.is_not(None), code), else_=m.error_code),
                 )
             )
             self.conn.execute(stmt, changes)
