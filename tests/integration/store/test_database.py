@@ -33,5 +33,5 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path) -> None:
 
 
 def test_unsupported_databases_are_named() -> None:
-    with pytest.raises(StoreError, match="database.url: unsupported database 'mysql'"):
+    with pytest.raises(StoreError, match=r"database\.url: unsupported database 'mysql'"):
         make_engine("mysql://localhost/x")

@@ -1,0 +1,244 @@
+"""The ``chatproof`` command. Each command parses its options, calls one service and prints
+the result; errors become one line ``Error: …`` and exit code 1 (STYLE 18, 19)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from chatproof.config import Settings, load_settings, resolve_data_dir
+from chatproof.domain.errors import ChatproofError
+from chatproof.domain.phone import mask_phone
+
+app = typer.Typer(
+    help="Lawful WhatsApp customer service with a tamper-evident archive.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Data directory [env: CHATPROOF_DATA_DIR; default: ./chatproof-data]",
+        show_default=False,
+    ),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fails_cleanly(func: F) -> F:
+    """Turn chatproof's errors into ``Error: …`` and exit code 1, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ChatproofError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    return load_settings(resolve_data_dir(data_dir, os.environ))
+
+
+@contextmanager
+def _components(data_dir: Path | None) -> Iterator[Any]:
+    from chatproof.bootstrap import build
+
+    components = build(_settings(data_dir))
+    try:
+        yield components
+    finally:
+        components.close()
+
+
+@app.command()
+@fails_cleanly
+def init(data_dir: DataDir = None) -> None:
+    """Create a data directory with a commented chatproof.toml, secrets and keys.
+
+    Example: chatproof init --data-dir /var/lib/chatproof
+    """
+    from chatproof.datadir import initialise
+
+    target = resolve_data_dir(data_dir, os.environ)
+    config = initialise(target)
+    with _components(target):
+        pass
+    typer.echo(f"Created {config}")
+    typer.echo(f"Keys in {target / 'keys'} (owner-only). Database migrated.")
+    typer.echo("Next: set whatsapp.* in the file, then `chatproof serve`.")
+
+
+@app.command()
+@fails_cleanly
+def serve(
+    data_dir: DataDir = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+) -> None:
+    """Run the webhook receiver and the API.
+
+    Example: chatproof serve --data-dir ./chatproof-data --host 127.0.0.1 --port 8025
+    """
+    import uvicorn
+
+    from chatproof.bootstrap import build
+    from chatproof.web.app import create_app
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = _settings(data_dir)
+    components = build(settings)
+    uvicorn.run(
+        create_app(components),
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=log_level,
+        access_log=False,
+    )
+
+
+@app.command()
+@fails_cleanly
+def emulator(
+    data_dir: DataDir = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    webhook_url: Annotated[
+        str | None, typer.Option(help="Where to deliver webhooks (default: the local server).")
+    ] = None,
+) -> None:
+    """Run the local WhatsApp Cloud API emulator with this data directory's secrets.
+
+    Example: chatproof emulator --data-dir ./chatproof-data --port 8026
+    """
+    import uvicorn
+
+    from chatproof.emulator import EmulatorSettings, create_app
+
+    settings = _settings(data_dir)
+    port = port or settings.emulator.port
+    target = (
+        webhook_url
+        or settings.emulator.webhook_url
+        or (f"http://{settings.server.host}:{settings.server.port}/webhooks/whatsapp")
+    )
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    emulator_settings = EmulatorSettings(
+        app_secret=settings.whatsapp.app_secret,
+        access_token=settings.whatsapp.access_token,
+        phone_number_id=settings.whatsapp.phone_number_id,
+        webhook_url=target,
+        public_base_url=f"http://{host}:{port}",
+    )
+    uvicorn.run(create_app(emulator_settings), host=host, port=port, log_level="warning")
+
+
+@app.command()
+@fails_cleanly
+def conversations(
+    data_dir: DataDir = None,
+    limit: Annotated[int, typer.Option(min=1, max=200, help="How many, newest first.")] = 20,
+    status: Annotated[str | None, typer.Option(help="open or closed")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List conversations, most recent first. The read is logged.
+
+    Example: chatproof conversations --limit 5
+    """
+    from chatproof.services.conversations import list_conversations
+
+    with _components(data_dir) as components:
+        page = list_conversations(
+            components.writer, _actor(), datetime.now(UTC), limit=limit, status=status
+        )
+    rows = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "phone": mask_phone(c.wa_id),
+            "status": c.status,
+            "messages": c.message_count,
+            "unread": c.unread_count,
+            "last_message_at": c.last_message_at.isoformat(timespec="seconds"),
+        }
+        for c in page.items
+    ]
+    _output(rows, as_json)
+
+
+@app.command()
+@fails_cleanly
+def messages(
+    conversation_id: Annotated[int, typer.Argument(help="Conversation id (see `conversations`).")],
+    data_dir: DataDir = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show a conversation's messages, oldest first. The read is logged.
+
+    Example: chatproof messages 1
+    """
+    from chatproof.services.conversations import read_messages
+
+    with _components(data_dir) as components:
+        _, page = read_messages(
+            components.writer, _actor(), datetime.now(UTC), conversation_id, limit=limit
+        )
+    rows = [
+        {
+            "id": m.id,
+            "at": m.sent_at.isoformat(timespec="seconds"),
+            "direction": m.direction,
+            "type": m.type,
+            "text": m.text,
+            "state": m.state or (m.media.state if m.media else ""),
+        }
+        for m in reversed(page.items)
+    ]
+    _output(rows, as_json)
+
+
+def _actor() -> str:
+    return f"cli:{os.environ.get('USER', 'unknown')}"
+
+
+def _output(rows: list[dict[str, Any]], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        typer.echo("(none)")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(*rows[0].keys())
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    Console().print(table)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,103 @@
+"""The ASGI application: webhook ingest, the JSON API, and the background media worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+from functools import partial
+
+import httpx
+from fastapi import FastAPI
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from chatproof.bootstrap import Components
+from chatproof.channels.whatsapp.client import CloudApiClient
+from chatproof.channels.whatsapp.connection import Connection
+from chatproof.services.group_commit import GroupCommitter
+from chatproof.services.ingest import Received, ingest, quarantine_unstorable
+from chatproof.services.media import Download, MediaPolicy, fetch_due_media
+from chatproof.web import api, webhooks
+
+logger = logging.getLogger(__name__)
+
+MEDIA_POLL = 1.0
+
+
+def create_app(
+    components: Components,
+    *,
+    whatsapp_transport: httpx.AsyncBaseTransport | None = None,
+    media_poll: float = MEDIA_POLL,
+) -> FastAPI:
+    """``whatsapp_transport`` routes Cloud API calls in-process (tests use the emulator)."""
+    settings = components.settings
+    media_policy = MediaPolicy(
+        max_attempts=settings.media.max_attempts,
+        retry_base=timedelta(seconds=settings.media.retry_base_seconds),
+    )
+
+    def write(items: Sequence[Received]) -> None:
+        ingest(items, components.writer, datetime.now(UTC))
+
+    def write_one(item: Received, error: Exception) -> None:
+        quarantine_unstorable(item, error, components.writer, datetime.now(UTC))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        committer: GroupCommitter[Received] = GroupCommitter(write, write_one)
+        committer.start()
+        http = httpx.AsyncClient(transport=whatsapp_transport, timeout=30.0)
+        client = CloudApiClient(Connection.from_config(settings.whatsapp), http=http)
+        app.state.committer = committer
+        app.state.client = client
+        download = partial(_download, client)
+        worker = asyncio.create_task(
+            _media_worker(components, download, media_policy, media_poll), name="media"
+        )
+        try:
+            yield
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+            await committer.stop()
+            await client.aclose()
+            await http.aclose()
+
+    app = FastAPI(title="chatproof", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.components = components
+    app.router.routes.extend(
+        [
+            Route("/webhooks/whatsapp", webhooks.handshake, methods=["GET"]),
+            Route("/webhooks/whatsapp", webhooks.receive, methods=["POST"]),
+            Route("/healthz", _health, methods=["GET"]),
+        ]
+    )
+    app.include_router(api.router)
+    return app
+
+
+async def _health(_request: object) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def _download(client: CloudApiClient, media_id: str, sha256: str) -> bytes:
+    return await client.download_media(media_id, expected_sha256=sha256 or None)
+
+
+async def _media_worker(
+    components: Components, download: Download, policy: MediaPolicy, poll: float
+) -> None:
+    while True:
+        try:
+            await fetch_due_media(
+                components.writer, download, components.blobs, policy, datetime.now(UTC)
+            )
+        except Exception:
+            logger.exception("media worker pass failed")
+        await asyncio.sleep(poll)
