@@ -1,0 +1,34 @@
+# The two commands a fresh machine needs: `make demo` and `make test`.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+DATA_DIR ?= ./chatproof-data
+
+.PHONY: demo test lint bench postgres clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(INSTALLED)
+
+demo: $(INSTALLED)
+	$(BIN)/chatproof demo --data-dir $(DATA_DIR)
+
+test: $(INSTALLED) postgres lint
+	$(BIN)/pytest -q
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+postgres:
+	bash scripts/ensure-postgres.sh
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) $(DATA_DIR)
