@@ -220,6 +220,56 @@ def messages(
     _output(rows, as_json)
 
 
+quarantine_app = typer.Typer(help="Signed webhook bodies chatproof could not understand.")
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+@fails_cleanly
+def quarantine_list(
+    data_dir: DataDir = None,
+    include_resolved: Annotated[bool, typer.Option("--all", help="Include resolved.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """List quarantined webhook bodies with the reason and the offending field.
+
+    Example: chatproof quarantine list
+    """
+    from chatproof.services.quarantine import list_quarantine
+
+    with _components(data_dir) as components:
+        found = list_quarantine(components.reader, include_resolved=include_resolved)
+    rows = [
+        {
+            "id": q.id,
+            "received_at": q.received_at.isoformat(timespec="seconds"),
+            "reason": q.reason,
+            "field": q.path,
+            "bytes": q.size,
+            "resolved": q.resolved_at.isoformat(timespec="seconds") if q.resolved_at else "",
+        }
+        for q in found
+    ]
+    _output(rows, as_json)
+
+
+@quarantine_app.command("resolve")
+@fails_cleanly
+def quarantine_resolve(
+    quarantine_id: Annotated[int, typer.Argument(help="Entry id (see `quarantine list`).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Mark a quarantined body as dealt with; the body itself is kept.
+
+    Example: chatproof quarantine resolve 3
+    """
+    from chatproof.services.quarantine import resolve
+
+    with _components(data_dir) as components:
+        resolve(components.writer, quarantine_id, _actor(), datetime.now(UTC))
+    typer.echo(f"Resolved quarantine entry {quarantine_id}.")
+
+
 def _actor() -> str:
     return f"cli:{os.environ.get('USER', 'unknown')}"
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from chatproof.bootstrap import build
+from chatproof.channels.errors import PayloadError
 from chatproof.channels.whatsapp.webhook import parse_webhook
 from chatproof.cli import app
 from chatproof.config import load_settings
@@ -70,8 +71,30 @@ def test_unknown_conversation_is_an_error_not_a_traceback(tmp_path: Path) -> Non
     assert result.output.strip() == "Error: conversation 77 not found"
 
 
+def test_quarantine_from_the_command_line(tmp_path: Path) -> None:
+    runner.invoke(app, ["init", "--data-dir", str(tmp_path)])
+    components = build(load_settings(tmp_path, {}))
+    ingest(
+        [Received(b"garbage", error=PayloadError("not valid JSON"))],
+        components.writer,
+        datetime.now(UTC),
+    )
+    components.close()
+    env = {"CHATPROOF_DATA_DIR": str(tmp_path)}
+    (entry,) = json.loads(runner.invoke(app, ["quarantine", "list", "--json"], env=env).output)
+    assert (entry["reason"], entry["bytes"]) == ("not valid JSON", 7)
+    done = runner.invoke(app, ["quarantine", "resolve", str(entry["id"])], env=env)
+    assert done.exit_code == 0 and "Resolved" in done.output
+    again = runner.invoke(app, ["quarantine", "resolve", str(entry["id"])], env=env)
+    assert again.exit_code == 1 and again.output.startswith("Error: unresolved quarantine entry")
+
+
 def test_every_command_has_help_with_an_example() -> None:
-    for command in app.registered_commands:
+    commands = list(app.registered_commands)
+    for group in app.registered_groups:
+        assert group.typer_instance is not None
+        commands += group.typer_instance.registered_commands
+    for command in commands:
         assert command.callback is not None
         doc = command.callback.__doc__ or ""
         assert "Example:" in doc, command.name or command.callback.__name__

@@ -5,6 +5,11 @@ from chatproof.store.database import make_engine, migrate
 from chatproof.store.errors import NotFound, StoreError
 from chatproof.store.media import MediaRepository, PendingMedia, SqlAlchemyMediaRepository
 from chatproof.store.personal import PersonalContent, PlaintextSealer, Sealer
+from chatproof.store.quarantine import (
+    QuarantinedBody,
+    QuarantineRepository,
+    SqlAlchemyQuarantineRepository,
+)
 from chatproof.store.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWork
 from chatproof.store.webhooks import SaveCounts, SqlAlchemyWebhookRepository, WebhookRepository
 
@@ -15,10 +20,13 @@ __all__ = [
     "PendingMedia",
     "PersonalContent",
     "PlaintextSealer",
+    "QuarantineRepository",
+    "QuarantinedBody",
     "SaveCounts",
     "Sealer",
     "SqlAlchemyConversationRepository",
     "SqlAlchemyMediaRepository",
+    "SqlAlchemyQuarantineRepository",
     "SqlAlchemyUnitOfWork",
     "SqlAlchemyWebhookRepository",
     "StoreError",

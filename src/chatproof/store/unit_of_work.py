@@ -14,6 +14,7 @@ from chatproof.store.conversations import ConversationRepository, SqlAlchemyConv
 from chatproof.store.database import WRITE
 from chatproof.store.media import MediaRepository, SqlAlchemyMediaRepository
 from chatproof.store.personal import PersonalContent
+from chatproof.store.quarantine import QuarantineRepository, SqlAlchemyQuarantineRepository
 from chatproof.store.webhooks import SqlAlchemyWebhookRepository, WebhookRepository
 
 
@@ -23,6 +24,7 @@ class UnitOfWork(ABC):
     webhooks: WebhookRepository
     conversations: ConversationRepository
     media: MediaRepository
+    quarantine: QuarantineRepository
 
     def __enter__(self) -> Self:
         return self
@@ -64,6 +66,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.webhooks = SqlAlchemyWebhookRepository(conn, self.personal, self.pseudonyms)
         self.conversations = SqlAlchemyConversationRepository(conn, self.personal)
         self.media = SqlAlchemyMediaRepository(conn)
+        self.quarantine = SqlAlchemyQuarantineRepository(conn)
         return self
 
     def __exit__(

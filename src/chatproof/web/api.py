@@ -4,14 +4,21 @@ API token; every read is logged with the caller (DESIGN invariant 2)."""
 from __future__ import annotations
 
 import hmac
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from chatproof.services import conversations
+from chatproof.services import conversations, quarantine
 from chatproof.store import NotFound
-from chatproof.web.schemas import ConversationOut, ConversationPage, MessageOut, MessagePage
+from chatproof.web.schemas import (
+    ConversationOut,
+    ConversationPage,
+    MessageOut,
+    MessagePage,
+    QuarantinedOut,
+)
 
 router = APIRouter(prefix="/api")
 
@@ -82,3 +89,26 @@ def list_messages(
         raise HTTPException(404, str(exc)) from None
     next_cursor = page.next_cursor
     return MessagePage(items=[MessageOut.of(m) for m in page.items], next_cursor=next_cursor)
+
+
+@router.get("/quarantine", response_model=list[QuarantinedOut])
+def list_quarantine(
+    request: Request,
+    caller: Caller,
+    include_resolved: bool = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[QuarantinedOut]:
+    found = quarantine.list_quarantine(
+        request.app.state.components.reader, include_resolved=include_resolved, limit=limit
+    )
+    return [QuarantinedOut(**asdict(q)) for q in found]
+
+
+@router.post("/quarantine/{quarantine_id}/resolve", status_code=204)
+def resolve_quarantine(request: Request, caller: Caller, quarantine_id: int) -> None:
+    try:
+        quarantine.resolve(
+            request.app.state.components.writer, quarantine_id, caller, datetime.now(UTC)
+        )
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None

@@ -111,3 +111,14 @@ class ConversationPage(BaseModel):
 class MessagePage(BaseModel):
     items: list[MessageOut]
     next_cursor: str | None
+
+
+class QuarantinedOut(BaseModel):
+    id: int
+    received_at: datetime
+    reason: str
+    path: str
+    size: int
+    body_sha256: str
+    resolved_at: datetime | None
+    resolved_by: str

@@ -65,3 +65,24 @@ async def test_bad_parameters_are_4xx_naming_the_field(
     assert bad_cursor.json()["detail"].startswith("cursor:")
     missing = await client.get("/api/conversations/424242/messages", headers=auth(settings))
     assert missing.status_code == 404
+
+
+async def test_quarantine_is_listed_for_the_admin_and_can_be_resolved(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    body = b'{"object": "whatsapp_business_account", "entry": [{"changes": [{"value": {}}]}]}'
+    await client.post("/webhooks/whatsapp", content=body, headers=signed(body, settings))
+    (entry,) = (await client.get("/api/quarantine", headers=auth(settings))).json()
+    assert (entry["reason"], entry["path"], entry["size"]) == (
+        "required text is missing",
+        "entry[0].changes[0].field",
+        len(body),
+    )
+    url = f"/api/quarantine/{entry['id']}/resolve"
+    assert (await client.post(url, headers=auth(settings))).status_code == 204
+    assert (await client.post(url, headers=auth(settings))).status_code == 404
+    assert (await client.get("/api/quarantine", headers=auth(settings))).json() == []
+    kept = (
+        await client.get("/api/quarantine?include_resolved=true", headers=auth(settings))
+    ).json()
+    assert kept[0]["resolved_by"] == "api-token"
