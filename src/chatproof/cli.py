@@ -6,6 +6,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -135,24 +139,40 @@ def emulator(
     """
     import uvicorn
 
-    from chatproof.emulator import EmulatorSettings, create_app
+    from chatproof.emulator import create_app
 
     settings = _settings(data_dir)
     port = port or settings.emulator.port
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    uvicorn_app = create_app(_emulator_settings(settings, host, port, webhook_url))
+    uvicorn.run(uvicorn_app, host=host, port=port, log_level="warning")
+
+
+def _emulator_settings(settings: Settings, host: str, port: int, webhook_url: str | None) -> Any:
+    """The emulator speaking with this data directory's secrets, so that chatproof's client
+    and webhook check accept it."""
+    from chatproof.emulator import EmulatorSettings
+
+    w = settings.whatsapp
     target = (
         webhook_url
         or settings.emulator.webhook_url
         or (f"http://{settings.server.host}:{settings.server.port}/webhooks/whatsapp")
     )
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    emulator_settings = EmulatorSettings(
-        app_secret=settings.whatsapp.app_secret,
-        access_token=settings.whatsapp.access_token,
-        phone_number_id=settings.whatsapp.phone_number_id,
+    optional: dict[str, Any] = {}
+    if w.phone_number_id:
+        optional["phone_number_id"] = w.phone_number_id
+    if w.secret_header_name:
+        optional["webhook_secret_header"] = (w.secret_header_name, w.secret_header_value)
+    return EmulatorSettings(
+        app_secret=w.app_secret,
+        access_token=w.access_token or w.api_key,
+        d360_api_key=w.api_key or None,
         webhook_url=target,
         public_base_url=f"http://{host}:{port}",
+        **optional,
     )
-    uvicorn.run(create_app(emulator_settings), host=host, port=port, log_level="warning")
 
 
 @app.command()
@@ -218,6 +238,109 @@ def messages(
         for m in reversed(page.items)
     ]
     _output(rows, as_json)
+
+
+@app.command()
+@fails_cleanly
+def demo(
+    data_dir: DataDir = None,
+    port: Annotated[int | None, typer.Option(help="chatproof's port.")] = None,
+    emulator_port: Annotated[int | None, typer.Option(help="The emulator's port.")] = None,
+    pace: Annotated[float, typer.Option(help="Seconds between customer messages.")] = 1.5,
+) -> None:
+    """Start chatproof on SQLite with the emulator and simulated customers; Ctrl-C stops all.
+
+    Example: chatproof demo --data-dir ./chatproof-data
+    """
+    from chatproof.config import CONFIG_FILE
+    from chatproof.datadir import initialise
+
+    target = resolve_data_dir(data_dir, os.environ)
+    if not (target / CONFIG_FILE).exists():
+        initialise(target)
+        typer.echo(f"Created a fresh data directory in {target}")
+    settings = load_settings(target, os.environ)
+    port = port or settings.server.port
+    emulator_port = emulator_port or settings.emulator.port
+    base = f"http://127.0.0.1:{port}"
+    emulator_base = f"http://127.0.0.1:{emulator_port}"
+    env = {
+        **os.environ,
+        "CHATPROOF_SERVER_PORT": str(port),
+        "CHATPROOF_WHATSAPP_BASE_URL": emulator_base,
+        "CHATPROOF_EMULATOR_WEBHOOK_URL": f"{base}/webhooks/whatsapp",
+    }
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for args, ready in (
+            (
+                ["serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                f"{base}/healthz",
+            ),
+            (["emulator", "--port", str(emulator_port)], f"{emulator_base}/_emulator/clock"),
+        ):
+            processes.append(_spawn(args, target, env))
+            _wait_until_ready(processes[-1], ready)
+        typer.echo(f"chatproof   {base}  (API token: {settings.server.api_token})")
+        typer.echo(f"emulator    {emulator_base}/_emulator/sent  (what the business sent)")
+        typer.echo("Simulated customers are writing now …")
+        _play_demo_customers(emulator_base, pace)
+        typer.echo("")
+        typer.echo("Try:")
+        typer.echo(f"  .venv/bin/chatproof conversations --data-dir {target}")
+        token = settings.server.api_token
+        typer.echo(f'  curl -H "Authorization: Bearer {token}" {base}/api/conversations')
+        typer.echo("Press Ctrl-C to stop.")
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        raise ChatproofError("a demo process stopped unexpectedly")
+    except KeyboardInterrupt:
+        typer.echo("Stopping …")
+    finally:
+        for process in processes:
+            _stop(process)
+
+
+def _spawn(args: list[str], data_dir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "chatproof", *args, "--data-dir", str(data_dir)],
+        env=env,
+        start_new_session=True,
+    )
+
+
+def _wait_until_ready(process: subprocess.Popen[bytes], url: str, timeout: float = 30) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ChatproofError(f"{process.args[3]} exited with code {process.returncode}")  # type: ignore[index]
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise ChatproofError(f"{url} did not answer within {timeout:.0f} s (port in use?)")
+
+
+def _play_demo_customers(emulator_base: str, pace: float) -> None:
+    import asyncio
+
+    from chatproof.emulator import run_demo_customers
+
+    report = asyncio.run(run_demo_customers(f"{emulator_base}/_emulator", pace=pace))
+    typer.echo(f"{len(report.message_ids)} customer messages sent through the emulator.")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 quarantine_app = typer.Typer(help="Signed webhook bodies chatproof could not understand.")
