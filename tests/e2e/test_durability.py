@@ -40,21 +40,24 @@ def bodies(count: int) -> list[tuple[str, bytes]]:
     return out
 
 
-def stored_wamid_hashes(data_dir: Path) -> set[str]:
-    components = build(load_settings(data_dir, {}))
+def stored_wamid_hashes(data_dir: Path, env: dict[str, str]) -> set[str]:
+    components = build(load_settings(data_dir, env))
     with components.engine.connect() as conn:
         found = set(conn.execute(select(t.messages.c.platform_id_hash)).scalars())
     components.close()
     return found
 
 
-async def test_kill_minus_nine_during_a_burst_loses_no_acknowledged_event(tmp_path: Path) -> None:
+async def test_kill_minus_nine_during_a_burst_loses_no_acknowledged_event(
+    tmp_path: Path, database_url: str
+) -> None:
     data_dir = tmp_path / "data"
     initialise(data_dir)
-    settings = load_settings(data_dir, {})
+    env = {"CHATPROOF_DATABASE_URL": database_url}
+    settings = load_settings(data_dir, env)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start(["serve", "--port", str(port)], data_dir, f"{base}/healthz")
+    server = start(["serve", "--port", str(port)], data_dir, f"{base}/healthz", env)
     acknowledged: list[str] = []
     killed = asyncio.Event()
 
@@ -80,10 +83,10 @@ async def test_kill_minus_nine_during_a_burst_loses_no_acknowledged_event(tmp_pa
     components = build(settings)
     expected = {components.pseudonyms.hash("wamid", w) for w in acknowledged}
     components.close()
-    stored = stored_wamid_hashes(data_dir)
+    stored = stored_wamid_hashes(data_dir, env)
     assert expected <= stored, f"{len(expected - stored)} acknowledged events were lost"
 
-    restarted = start(["serve", "--port", str(port)], data_dir, f"{base}/healthz")
+    restarted = start(["serve", "--port", str(port)], data_dir, f"{base}/healthz", env)
     try:
         async with httpx.AsyncClient(timeout=10) as client:
             for wamid, body in bodies(BURST):
@@ -94,4 +97,4 @@ async def test_kill_minus_nine_during_a_burst_loses_no_acknowledged_event(tmp_pa
                 assert response.status_code == 200, wamid
     finally:
         stop(restarted)
-    assert len(stored_wamid_hashes(data_dir)) == BURST
+    assert len(stored_wamid_hashes(data_dir, env)) == BURST

@@ -24,12 +24,15 @@ pytestmark = pytest.mark.slow
 MESSAGES = 30
 
 
-def test_emulator_redelivery_makes_up_for_a_killed_server(tmp_path: Path) -> None:
+def test_emulator_redelivery_makes_up_for_a_killed_server(
+    tmp_path: Path, database_url: str
+) -> None:
     data_dir = tmp_path / "data"
     initialise(data_dir)
     port, emulator_port = free_port(), free_port()
     base, emulator = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{emulator_port}"
     env = {
+        "CHATPROOF_DATABASE_URL": database_url,
         "CHATPROOF_WHATSAPP_BASE_URL": emulator,
         "CHATPROOF_EMULATOR_WEBHOOK_URL": f"{base}/webhooks/whatsapp",
     }
@@ -65,7 +68,7 @@ def test_emulator_redelivery_makes_up_for_a_killed_server(tmp_path: Path) -> Non
         stop(server)
         stop(emu)
 
-    components = build(load_settings(data_dir, {}))
+    components = build(load_settings(data_dir, env))
     with components.engine.connect() as conn:
         stored = set(conn.execute(select(t.messages.c.platform_id_hash)).scalars())
         total = conn.execute(select(func.count()).select_from(t.messages)).scalar_one()
