@@ -24,7 +24,8 @@ def list_conversations(
     """Raises ValueError for a malformed cursor."""
     with uow_factory() as uow:
         page = uow.conversations.list(limit=min(limit, MAX_PAGE), cursor=cursor, status=status)
-        uow.conversations.log_access(now, actor, "list_conversations", f"{len(page.items)} rows")
+        shown = ",".join(str(c.id) for c in page.items)
+        uow.conversations.log_access(now, actor, "list_conversations", f"conversations:{shown}")
         uow.commit()
     return page
 

@@ -160,8 +160,14 @@ class SqlAlchemyConversationRepository(ConversationRepository):
 
     def log_access(self, at: datetime, actor: str, action: str, target: str) -> None:
         self.conn.execute(
-            t.access_log.insert().values(at=at, actor=actor[:200], action=action, target=target)
+            t.access_log.insert().values(
+                at=at, actor=actor[:200], action=action, target=_clip(target, 200)
+            )
         )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _encode_cursor(at: datetime, conversation_id: int) -> str:

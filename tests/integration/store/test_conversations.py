@@ -82,7 +82,7 @@ def test_every_read_is_logged_with_who_and_what(
             select(t.access_log.c.actor, t.access_log.c.action, t.access_log.c.target)
         )
         assert list(log) == [
-            ("alice", "list_conversations", "1 rows"),
+            ("alice", "list_conversations", f"conversations:{conversation.id}"),
             ("bob", "read_messages", f"conversation:{conversation.id}"),
         ]
 
