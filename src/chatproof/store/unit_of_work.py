@@ -76,7 +76,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         tb: TracebackType | None,
     ) -> None:
         try:
-            self.rollback()
+            super().__exit__(exc_type, exc, tb)
         finally:
             if self._conn is not None:
                 self._conn.close()
