@@ -13,13 +13,16 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -33,6 +36,7 @@ metadata = MetaData(
         "uq": "uq_%(table_name)s_%(column_0_N_name)s",
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
         "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
     }
 )
 
@@ -185,4 +189,75 @@ access_log = Table(
     Column("actor", String(200), nullable=False),
     Column("action", String(64), nullable=False),
     Column("target", String(200), nullable=False),
+)
+
+# The archive (DESIGN invariants 3 and 4): leaves are stored as written and never change;
+# complete-subtree hashes let proofs be answered without reading the whole log.
+
+log_state = Table(
+    "log_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", BigInteger, nullable=False),
+)
+
+log_entries = Table(
+    "log_entries",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("leaf", LargeBinary, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("subject_id", String(36), index=True),
+    Column("platform_id_hash", Hash, index=True),
+    Column("appended_at", Moment, nullable=False),
+)
+
+merkle_nodes = Table(
+    "merkle_nodes",
+    metadata,
+    Column("level", SmallInteger, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary, nullable=False),
+)
+
+tree_heads = Table(
+    "tree_heads",
+    metadata,
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root_hash", LargeBinary, nullable=False),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
+)
+
+bucket_keys = Table(
+    "bucket_keys",
+    metadata,
+    Column("bucket_id", String(32), primary_key=True),
+    Column("generation", Integer, primary_key=True, autoincrement=False),
+    Column("subject_id", String(36), nullable=False, index=True),
+    Column("retention_class", String(40), nullable=False),
+    Column("start_year", SmallInteger, nullable=False),
+    Column("wrapped_key", LargeBinary),
+    Column("master_version", Integer, nullable=False),
+    Column("shredded_at", Moment),
+    Column("shred_reason", Text),
+    Column("shredded_by", String(200)),
+    CheckConstraint(
+        "(wrapped_key IS NULL) = (shredded_at IS NOT NULL)", name="wrapped_or_shredded"
+    ),
+    Index(None, "retention_class", "start_year"),
+)
+
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("key_id", LargeBinary(16), primary_key=True),
+    Column("bucket_id", String(32), nullable=False),
+    Column("generation", Integer, nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    ForeignKeyConstraint(
+        ["bucket_id", "generation"], ["bucket_keys.bucket_id", "bucket_keys.generation"]
+    ),
+    Index(None, "bucket_id", "generation"),
 )

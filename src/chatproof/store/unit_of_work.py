@@ -9,9 +9,13 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from chatproof.archive.keystore import KeyRepository
+from chatproof.archive.log import LogRepository
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.store.conversations import ConversationRepository, SqlAlchemyConversationRepository
 from chatproof.store.database import WRITE
+from chatproof.store.keys import SqlAlchemyKeyRepository
+from chatproof.store.log import SqlAlchemyLogRepository
 from chatproof.store.media import MediaRepository, SqlAlchemyMediaRepository
 from chatproof.store.personal import PersonalContent
 from chatproof.store.quarantine import QuarantineRepository, SqlAlchemyQuarantineRepository
@@ -25,6 +29,8 @@ class UnitOfWork(ABC):
     conversations: ConversationRepository
     media: MediaRepository
     quarantine: QuarantineRepository
+    log: LogRepository
+    keys: KeyRepository
 
     def __enter__(self) -> Self:
         return self
@@ -67,6 +73,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.conversations = SqlAlchemyConversationRepository(conn, self.personal)
         self.media = SqlAlchemyMediaRepository(conn)
         self.quarantine = SqlAlchemyQuarantineRepository(conn)
+        self.log = SqlAlchemyLogRepository(conn)
+        self.keys = SqlAlchemyKeyRepository(conn)
         return self
 
     def __exit__(

@@ -1,0 +1,149 @@
+"""The append-only log: every business-relevant event becomes one numbered entry whose bytes
+(the leaf) are the RFC 8785 canonical JSON of its envelope (DESIGN invariants 2 and 3).
+
+The envelope holds no personal data in clear: a pseudonymous subject id, keyed hashes of
+platform ids, and personal content only as ciphertext, so the log verifies without any key.
+Appending computes the leaf hashes and the complete subtrees they finish (``merkle``), and
+writes both through a ``LogRepository`` inside the caller's transaction, so an entry exists
+exactly when the event it records was committed.
+"""
+
+from __future__ import annotations
+
+import base64
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import rfc8785
+
+from chatproof.archive import merkle
+from chatproof.archive.tree_head import SignedTreeHead
+
+ENVELOPE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDraft:
+    """An event to append. ``attributes`` must hold no personal data; ``content`` is
+    already sealed (ciphertext) or absent."""
+
+    kind: str
+    at: datetime
+    retention_class: str
+    start_year: int
+    subject_id: str | None = None
+    platform_id_hash: str | None = None
+    content: bytes | None = None
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    index: int
+    leaf: bytes
+    kind: str
+    subject_id: str | None
+    platform_id_hash: str | None
+
+
+class LogRepository(ABC):
+    """Storage of leaves, complete-subtree hashes and signed tree heads.
+
+    Contract:
+    - ``lock_size`` MUST block other appenders until the caller's transaction ends, so entry
+      numbers stay dense and unique across processes.
+    - Leaves and nodes MUST be written as given and MUST NOT be changed or deleted afterwards.
+    - ``node(level, index)`` MUST return the hash of a complete subtree that was written.
+    """
+
+    @abstractmethod
+    def lock_size(self) -> int: ...
+
+    @abstractmethod
+    def set_size(self, size: int) -> None: ...
+
+    @abstractmethod
+    def size(self) -> int: ...
+
+    @abstractmethod
+    def node(self, level: int, index: int) -> bytes: ...
+
+    @abstractmethod
+    def add_entries(self, entries: Sequence[StoredEntry], at: datetime) -> None: ...
+
+    @abstractmethod
+    def add_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None: ...
+
+    @abstractmethod
+    def entry(self, index: int) -> StoredEntry | None: ...
+
+    @abstractmethod
+    def find_by_platform_id(self, platform_id_hash: str) -> list[int]: ...
+
+    @abstractmethod
+    def iter_leaves(self, start: int = 0, batch: int = 10_000) -> Iterator[tuple[int, bytes]]:
+        """(index, leaf) in index order, as stored (gaps and extras included)."""
+
+    @abstractmethod
+    def add_head(self, sth: SignedTreeHead) -> None: ...
+
+    @abstractmethod
+    def heads(self) -> list[SignedTreeHead]:
+        """All signed heads, smallest tree first."""
+
+    @abstractmethod
+    def latest_head(self) -> SignedTreeHead | None: ...
+
+
+def envelope(index: int, draft: EntryDraft) -> dict[str, Any]:
+    """The JSON object whose canonical form is the leaf."""
+    doc: dict[str, Any] = {
+        "v": ENVELOPE_VERSION,
+        "index": index,
+        "kind": draft.kind,
+        "time": _iso_ms(draft.at),
+        "retention": {"class": draft.retention_class, "start_year": draft.start_year},
+    }
+    if draft.subject_id:
+        doc["subject"] = draft.subject_id
+    if draft.platform_id_hash:
+        doc["platform_id"] = draft.platform_id_hash
+    if draft.content is not None:
+        doc["content"] = base64.b64encode(draft.content).decode("ascii")
+    if draft.attributes:
+        doc["attributes"] = dict(draft.attributes)
+    return doc
+
+
+def encode_leaf(index: int, draft: EntryDraft) -> bytes:
+    return rfc8785.dumps(envelope(index, draft))
+
+
+def _iso_ms(moment: datetime) -> str:
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def append(repository: LogRepository, drafts: Sequence[EntryDraft], now: datetime) -> list[int]:
+    """Append ``drafts`` as consecutive entries; return their indexes."""
+    if not drafts:
+        return []
+    size = repository.lock_size()
+    entries = [
+        StoredEntry(
+            index=size + i,
+            leaf=encode_leaf(size + i, draft),
+            kind=draft.kind,
+            subject_id=draft.subject_id,
+            platform_id_hash=draft.platform_id_hash,
+        )
+        for i, draft in enumerate(drafts)
+    ]
+    nodes = merkle.batch_append(size, [merkle.leaf_hash(e.leaf) for e in entries], repository.node)
+    repository.add_entries(entries, now)
+    repository.add_nodes(nodes)
+    repository.set_size(size + len(entries))
+    return [e.index for e in entries]

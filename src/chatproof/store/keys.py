@@ -1,0 +1,225 @@
+"""Wrapped keys in SQL (DESIGN invariant 4). Raw keys never reach this module.
+
+Shredding overwrites the wrapped bucket key in place and keeps the row, so a later read can
+say when and why the content was erased; ``secure_delete`` (SQLite) keeps the old bytes from
+lingering in free pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from chatproof.archive.errors import ContentErased
+from chatproof.archive.keystore import BucketKeyRecord, DataKeyRecord, KeyRepository
+from chatproof.store import tables as t
+
+
+class SqlAlchemyKeyRepository(KeyRepository):
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def latest_bucket_key(self, bucket_id: str) -> BucketKeyRecord | None:
+        b = t.bucket_keys.c
+        row = self.conn.execute(
+            select(t.bucket_keys)
+            .where(b.bucket_id == bucket_id)
+            .order_by(b.generation.desc())
+            .limit(1)
+        ).first()
+        return _bucket(row) if row else None
+
+    def bucket_key(self, bucket_id: str, generation: int) -> BucketKeyRecord | None:
+        b = t.bucket_keys.c
+        row = self.conn.execute(
+            select(t.bucket_keys).where(b.bucket_id == bucket_id, b.generation == generation)
+        ).first()
+        return _bucket(row) if row else None
+
+    def add_bucket_key(self, record: BucketKeyRecord) -> BucketKeyRecord:
+        nested = self.conn.begin_nested()
+        try:
+            self.conn.execute(
+                insert(t.bucket_keys).values(
+                    bucket_id=record.bucket_id,
+                    generation=record.generation,
+                    subject_id=record.subject_id,
+                    retention_class=record.retention_class,
+                    start_year=record.start_year,
+                    wrapped_key=record.wrapped_key,
+                    master_version=record.master_version,
+                    shredded_at=record.shredded_at,
+                    shred_reason=record.shred_reason,
+                    shredded_by=record.shredded_by,
+                )
+            )
+            nested.commit()
+        except IntegrityError:
+            nested.rollback()
+        stored = self.bucket_key(record.bucket_id, record.generation)
+        assert stored is not None
+        return stored
+
+    def bucket_keys_of_subject(self, subject_id: str) -> list[BucketKeyRecord]:
+        b = t.bucket_keys.c
+        query = (
+            select(t.bucket_keys)
+            .where(b.subject_id == subject_id)
+            .order_by(b.bucket_id, b.generation)
+        )
+        return [_bucket(row) for row in self.conn.execute(query)]
+
+    def active_bucket_keys(
+        self, retention_class: str, start_year_through: int, limit: int
+    ) -> list[BucketKeyRecord]:
+        b = t.bucket_keys.c
+        query = (
+            select(t.bucket_keys)
+            .where(
+                b.retention_class == retention_class,
+                b.start_year <= start_year_through,
+                b.wrapped_key.is_not(None),
+            )
+            .order_by(b.bucket_id, b.generation)
+            .limit(limit)
+        )
+        return [_bucket(row) for row in self.conn.execute(query)]
+
+    def shred_bucket_key(
+        self, bucket_id: str, generation: int, *, at: datetime, reason: str, by: str
+    ) -> BucketKeyRecord:
+        b = t.bucket_keys.c
+        self.conn.execute(
+            update(t.bucket_keys)
+            .where(
+                b.bucket_id == bucket_id,
+                b.generation == generation,
+                b.wrapped_key.is_not(None),
+            )
+            .values(wrapped_key=None, shredded_at=at, shred_reason=reason, shredded_by=by[:200])
+        )
+        stored = self.bucket_key(bucket_id, generation)
+        if stored is None:
+            raise KeyError(f"bucket key {bucket_id}#{generation}")
+        return stored
+
+    def add_data_keys(self, records: Sequence[DataKeyRecord]) -> None:
+        if not records:
+            return
+        wanted = {(r.bucket_id, r.generation) for r in records}
+        for bucket_id, generation in wanted:
+            row = self._locked_bucket(bucket_id, generation)
+            if row is None:
+                raise KeyError(f"bucket key {bucket_id}#{generation}")
+            if row.shredded_at is not None:
+                raise ContentErased(row.shredded_at, bucket_id)
+        nested = self.conn.begin_nested()
+        try:
+            self.conn.execute(
+                insert(t.data_keys),
+                [
+                    {
+                        "key_id": r.key_id,
+                        "bucket_id": r.bucket_id,
+                        "generation": r.generation,
+                        "wrapped_key": r.wrapped_key,
+                    }
+                    for r in records
+                ],
+            )
+            nested.commit()
+        except IntegrityError:
+            nested.rollback()
+            raise KeyError("a data key with one of these ids exists") from None
+
+    def data_key(self, key_id: bytes) -> DataKeyRecord | None:
+        row = self.conn.execute(select(t.data_keys).where(t.data_keys.c.key_id == key_id)).first()
+        if row is None:
+            return None
+        return DataKeyRecord(
+            bytes(row.key_id), row.bucket_id, row.generation, bytes(row.wrapped_key)
+        )
+
+    def move_data_key(self, moved: DataKeyRecord, *, from_bucket: tuple[str, int]) -> bool:
+        for bucket_id, generation in (from_bucket, (moved.bucket_id, moved.generation)):
+            row = self._locked_bucket(bucket_id, generation)
+            if row is None or row.shredded_at is not None:
+                return False
+        d = t.data_keys.c
+        result = self.conn.execute(
+            update(t.data_keys)
+            .where(
+                d.key_id == moved.key_id,
+                d.bucket_id == from_bucket[0],
+                d.generation == from_bucket[1],
+            )
+            .values(
+                bucket_id=moved.bucket_id,
+                generation=moved.generation,
+                wrapped_key=moved.wrapped_key,
+            )
+        )
+        return result.rowcount == 1
+
+    def _locked_bucket(self, bucket_id: str, generation: int) -> BucketKeyRecord | None:
+        """The bucket row, share-locked on PostgreSQL until the transaction ends, so it cannot
+        be shredded between this check and the write that depends on it."""
+        b = t.bucket_keys.c
+        query = select(t.bucket_keys).where(b.bucket_id == bucket_id, b.generation == generation)
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(read=True)
+        row = self.conn.execute(query).first()
+        return _bucket(row) if row else None
+
+    def bucket_keys_to_rewrap(self, master_version: int, limit: int) -> list[BucketKeyRecord]:
+        b = t.bucket_keys.c
+        query = (
+            select(t.bucket_keys)
+            .where(b.wrapped_key.is_not(None), b.master_version != master_version)
+            .order_by(b.bucket_id, b.generation)
+            .limit(limit)
+        )
+        return [_bucket(row) for row in self.conn.execute(query)]
+
+    def rewrap_bucket_key(
+        self, rewrapped: BucketKeyRecord, *, expected_master_version: int
+    ) -> bool:
+        b = t.bucket_keys.c
+        result = self.conn.execute(
+            update(t.bucket_keys)
+            .where(
+                b.bucket_id == rewrapped.bucket_id,
+                b.generation == rewrapped.generation,
+                b.master_version == expected_master_version,
+                b.wrapped_key.is_not(None),
+            )
+            .values(wrapped_key=rewrapped.wrapped_key, master_version=rewrapped.master_version)
+        )
+        return result.rowcount == 1
+
+    def master_versions_in_use(self) -> dict[int, int]:
+        b = t.bucket_keys.c
+        query = (
+            select(b.master_version, func.count())
+            .where(b.wrapped_key.is_not(None))
+            .group_by(b.master_version)
+        )
+        return {version: n for version, n in self.conn.execute(query)}
+
+
+def _bucket(row: Row) -> BucketKeyRecord:
+    return BucketKeyRecord(
+        bucket_id=row.bucket_id,
+        generation=row.generation,
+        subject_id=row.subject_id,
+        retention_class=row.retention_class,
+        start_year=row.start_year,
+        wrapped_key=bytes(row.wrapped_key) if row.wrapped_key is not None else None,
+        master_version=row.master_version,
+        shredded_at=row.shredded_at,
+        shred_reason=row.shred_reason,
+        shredded_by=row.shredded_by,
+    )
