@@ -61,6 +61,15 @@ class MediaSettings:
 
 
 @dataclass(frozen=True)
+class ArchiveSettings:
+    signing_key_path: str = ""
+    head_every_entries: int = 1000
+    head_every_seconds: float = 60.0
+    timezone: str = "Europe/Berlin"
+    default_retention_class: str = "business_letter"
+
+
+@dataclass(frozen=True)
 class EmulatorSettingsSection:
     port: int = DEFAULT_EMULATOR_PORT
     webhook_url: str = ""
@@ -73,6 +82,7 @@ class Settings:
     database: DatabaseSettings = DatabaseSettings()
     whatsapp: WhatsAppSettings = WhatsAppSettings()
     media: MediaSettings = MediaSettings()
+    archive: ArchiveSettings = ArchiveSettings()
     emulator: EmulatorSettingsSection = EmulatorSettingsSection()
 
     @property
@@ -84,6 +94,14 @@ class Settings:
         return self.data_dir / "keys"
 
     @property
+    def signing_key_path(self) -> Path:
+        return (
+            Path(self.archive.signing_key_path)
+            if self.archive.signing_key_path
+            else (self.keys_dir / "signing.key")
+        )
+
+    @property
     def media_dir(self) -> Path:
         return self.data_dir / "media"
 
@@ -93,6 +111,7 @@ _SECTION_TYPES: dict[str, type] = {
     "database": DatabaseSettings,
     "whatsapp": WhatsAppSettings,
     "media": MediaSettings,
+    "archive": ArchiveSettings,
     "emulator": EmulatorSettingsSection,
 }
 

@@ -66,6 +66,16 @@ secret_header_value = ""
 max_attempts = 8
 retry_base_seconds = 2.0
 
+[archive]
+# The Ed25519 key that signs tree heads; may live outside the data directory.
+signing_key_path = ""
+# A signed tree head at least every N entries or T seconds.
+head_every_entries = 1000
+head_every_seconds = 60.0
+# Retention years are counted in the business's time zone.
+timezone = "Europe/Berlin"
+default_retention_class = "business_letter"
+
 [emulator]
 port = {emulator_port}
 """

@@ -73,3 +73,18 @@ def load_master_key(keys_dir: Path) -> bytes:
 def derive_key(master_key: bytes, purpose: str) -> bytes:
     """A sub-key for one purpose, so the master key itself is used only to wrap keys."""
     return hmac.new(master_key, b"chatproof/v1/" + purpose.encode(), hashlib.sha256).digest()
+
+
+def load_signing_key(path: Path) -> Ed25519PrivateKey:
+    """Raises:
+    ArchiveError: the key is missing or not an Ed25519 private key in PEM.
+    """
+    try:
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    except FileNotFoundError:
+        raise ArchiveError(f"{path} is missing; run `chatproof init` first") from None
+    except ValueError:
+        raise ArchiveError(f"{path} is not a PEM private key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ArchiveError(f"{path} is not an Ed25519 key")
+    return key

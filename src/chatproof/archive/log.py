@@ -88,6 +88,12 @@ class LogRepository(ABC):
         """(index, leaf) in index order, as stored (gaps and extras included)."""
 
     @abstractmethod
+    def iter_recorded_leaves(
+        self, batch: int = 10_000
+    ) -> Iterator[tuple[int, bytes, bytes | None]]:
+        """(index, leaf, recorded leaf hash or None) in index order, for the verifier."""
+
+    @abstractmethod
     def add_head(self, sth: SignedTreeHead) -> None: ...
 
     @abstractmethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, and_, insert, select, update
 
 from chatproof.archive.log import LogRepository, StoredEntry
 from chatproof.archive.tree_head import SignedTreeHead, TreeHead
@@ -100,6 +100,26 @@ class SqlAlchemyLogRepository(LogRepository):
                 return
             for idx, leaf in rows:
                 yield idx, bytes(leaf)
+            after = rows[-1][0]
+
+    def iter_recorded_leaves(
+        self, batch: int = 10_000
+    ) -> Iterator[tuple[int, bytes, bytes | None]]:
+        e, n = t.log_entries.c, t.merkle_nodes.c
+        after = -1
+        while True:
+            query = (
+                select(e.idx, e.leaf, n.hash)
+                .outerjoin(t.merkle_nodes, and_(n.level == 0, n.idx == e.idx))
+                .where(e.idx > after)
+                .order_by(e.idx)
+                .limit(batch)
+            )
+            rows = self.conn.execute(query).all()
+            if not rows:
+                return
+            for idx, leaf, recorded in rows:
+                yield idx, bytes(leaf), bytes(recorded) if recorded is not None else None
             after = rows[-1][0]
 
     def add_head(self, sth: SignedTreeHead) -> None:

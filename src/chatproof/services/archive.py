@@ -1,0 +1,156 @@
+"""Archive use cases: sign tree heads, answer inclusion and consistency proofs as JSON a third
+party can check with nothing but the public key, and verify the whole log (invariant 3)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from chatproof.archive import merkle
+from chatproof.archive.errors import ArchiveError
+from chatproof.archive.pseudonyms import Pseudonymizer
+from chatproof.archive.tree_head import SignedTreeHead, TreeHead, raw_public_key, sign_tree_head
+from chatproof.archive.verify import VerifyReport, WitnessedRoot, verify_log
+from chatproof.store import UnitOfWork
+
+
+@dataclass(frozen=True)
+class HeadPolicy:
+    every_entries: int = 1000
+    every_seconds: float = 60.0
+
+    def due(self, size: int, latest: SignedTreeHead | None, now_ms: int) -> bool:
+        if latest is None:
+            return size > 0
+        if size <= latest.head.tree_size:
+            return False
+        return (
+            size - latest.head.tree_size >= self.every_entries
+            or now_ms - latest.head.timestamp_ms >= self.every_seconds * 1000
+        )
+
+
+def _ms(now: datetime) -> int:
+    return int(now.timestamp() * 1000)
+
+
+def sign_head(
+    uow_factory: Callable[[], UnitOfWork],
+    key: Ed25519PrivateKey,
+    now: datetime,
+    *,
+    policy: HeadPolicy | None = None,
+) -> SignedTreeHead | None:
+    """Sign a head over the whole log: always without ``policy``, else only when due.
+    Returns None when nothing was signed."""
+    with uow_factory() as uow:
+        size = uow.log.lock_size()
+        latest = uow.log.latest_head()
+        if latest is not None and latest.head.tree_size == size:
+            return None
+        if policy is not None and not policy.due(size, latest, _ms(now)):
+            return None
+        timestamp = max(_ms(now), latest.head.timestamp_ms + 1 if latest else 0)
+        sth = sign_tree_head(TreeHead(size, merkle.root_hash(size, uow.log.node), timestamp), key)
+        if latest is not None:
+            proof = merkle.consistency_proof(latest.head.tree_size, size, uow.log.node)
+            merkle.verify_consistency(
+                latest.head.tree_size, size, latest.head.root_hash, sth.head.root_hash, proof
+            )
+        uow.log.add_head(sth)
+        uow.commit()
+    return sth
+
+
+def resolve_entry(
+    uow_factory: Callable[[], UnitOfWork], entry: str, pseudonyms: Pseudonymizer
+) -> int:
+    """An entry number, or the first entry about a ``wamid``.
+
+    Raises:
+        ArchiveError: no such entry.
+    """
+    with uow_factory() as uow:
+        if entry.isdigit():
+            index = int(entry)
+            if index >= uow.log.size():
+                raise ArchiveError(f"entry {index} does not exist (log size {uow.log.size()})")
+            return index
+        found = uow.log.find_by_platform_id(pseudonyms.hash("wamid", entry))
+    if not found:
+        raise ArchiveError("no log entry for that message id")
+    return found[0]
+
+
+def inclusion_document(
+    uow_factory: Callable[[], UnitOfWork], index: int, key: Ed25519PrivateKey, now: datetime
+) -> dict[str, Any]:
+    """The proof that entry ``index`` is in the log, against the latest signed head (one is
+    signed first if none covers the entry yet)."""
+    with uow_factory() as uow:
+        latest = uow.log.latest_head()
+    if latest is None or latest.head.tree_size <= index:
+        latest = sign_head(uow_factory, key, now) or latest
+    assert latest is not None
+    with uow_factory() as uow:
+        entry = uow.log.entry(index)
+        if entry is None:
+            raise ArchiveError(f"entry {index} does not exist")
+        size = latest.head.tree_size
+        path = merkle.inclusion_proof(index, size, uow.log.node)
+    return {
+        "leaf_index": index,
+        "leaf": base64.b64encode(entry.leaf).decode("ascii"),
+        "tree_size": size,
+        "root_hash": latest.head.root_hash.hex(),
+        "audit_path": [h.hex() for h in path],
+        "signed_tree_head": latest.to_json(),
+    }
+
+
+def consistency_document(
+    uow_factory: Callable[[], UnitOfWork], old_size: int, new_size: int
+) -> dict[str, Any]:
+    """Both signed heads and the RFC 9162 consistency proof between them.
+
+    Raises:
+        ArchiveError: no signed head of one of the sizes, or ``old_size > new_size``.
+    """
+    if old_size > new_size:
+        raise ArchiveError(f"OLD_SIZE {old_size} is larger than NEW_SIZE {new_size}")
+    with uow_factory() as uow:
+        heads = {h.head.tree_size: h for h in uow.log.heads()}
+        for size in (old_size, new_size):
+            if size not in heads:
+                known = ", ".join(str(s) for s in sorted(heads)[-10:]) or "none"
+                raise ArchiveError(f"no signed tree head of size {size} (latest: {known})")
+        proof = merkle.consistency_proof(old_size, new_size, uow.log.node)
+    return {
+        "old": heads[old_size].to_json(),
+        "new": heads[new_size].to_json(),
+        "proof": [h.hex() for h in proof],
+    }
+
+
+def verify(
+    uow_factory: Callable[[], UnitOfWork],
+    key: Ed25519PrivateKey,
+    *,
+    witnessed: list[WitnessedRoot] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> VerifyReport:
+    """Raises VerificationError naming the first entry that does not match."""
+    public = raw_public_key(key.public_key())
+    with uow_factory() as uow:
+        total = uow.log.size()
+        return verify_log(
+            uow.log,
+            public,
+            witnessed=witnessed or (),
+            progress=(lambda done: progress(done, total)) if progress else None,
+        )
