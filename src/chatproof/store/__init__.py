@@ -3,6 +3,7 @@
 from chatproof.store.conversations import ConversationRepository, SqlAlchemyConversationRepository
 from chatproof.store.database import make_engine, migrate
 from chatproof.store.errors import NotFound, StoreError
+from chatproof.store.holds import HoldRepository, LegalHold, SqlAlchemyHoldRepository
 from chatproof.store.media import MediaRepository, PendingMedia, SqlAlchemyMediaRepository
 from chatproof.store.personal import PersonalContent, PlaintextSealer, Sealer
 from chatproof.store.quarantine import (
@@ -15,6 +16,8 @@ from chatproof.store.webhooks import SaveCounts, SqlAlchemyWebhookRepository, We
 
 __all__ = [
     "ConversationRepository",
+    "HoldRepository",
+    "LegalHold",
     "MediaRepository",
     "NotFound",
     "PendingMedia",
@@ -25,6 +28,7 @@ __all__ = [
     "SaveCounts",
     "Sealer",
     "SqlAlchemyConversationRepository",
+    "SqlAlchemyHoldRepository",
     "SqlAlchemyMediaRepository",
     "SqlAlchemyQuarantineRepository",
     "SqlAlchemyUnitOfWork",

@@ -261,3 +261,15 @@ data_keys = Table(
     ),
     Index(None, "bucket_id", "generation"),
 )
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subject_id", String(36), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("placed_by", String(200), nullable=False),
+    Column("placed_at", Moment, nullable=False),
+    Column("lifted_by", String(200)),
+    Column("lifted_at", Moment),
+)

@@ -14,6 +14,7 @@ from chatproof.archive.log import LogRepository
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.store.conversations import ConversationRepository, SqlAlchemyConversationRepository
 from chatproof.store.database import WRITE
+from chatproof.store.holds import HoldRepository, SqlAlchemyHoldRepository
 from chatproof.store.keys import SqlAlchemyKeyRepository
 from chatproof.store.log import SqlAlchemyLogRepository
 from chatproof.store.media import MediaRepository, SqlAlchemyMediaRepository
@@ -31,6 +32,7 @@ class UnitOfWork(ABC):
     quarantine: QuarantineRepository
     log: LogRepository
     keys: KeyRepository
+    holds: HoldRepository
 
     def __enter__(self) -> Self:
         return self
@@ -75,6 +77,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.quarantine = SqlAlchemyQuarantineRepository(conn)
         self.log = SqlAlchemyLogRepository(conn)
         self.keys = SqlAlchemyKeyRepository(conn)
+        self.holds = SqlAlchemyHoldRepository(conn)
         return self
 
     def __exit__(
