@@ -4,13 +4,15 @@ the CLI both start here (STYLE 3)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from chatproof.archive.blobs import BlobStore
 from chatproof.archive.keyfiles import derive_key, load_master_key
+from chatproof.archive.keystore import KeyStore
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.config import Settings
 from chatproof.store import (
@@ -30,6 +32,15 @@ class Components:
     personal: PersonalContent
     pseudonyms: Pseudonymizer
     blobs: BlobStore
+    master_key: bytes = field(repr=False, default=b"")
+
+    def keystore(self, uow: UnitOfWork) -> KeyStore:
+        """The key hierarchy inside ``uow``'s transaction."""
+        return KeyStore(uow.keys, self.master_key)
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.archive.timezone)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         return SqlAlchemyUnitOfWork(self.engine, self.personal, self.pseudonyms, write=write)
@@ -61,4 +72,5 @@ def build(settings: Settings, *, run_migrations: bool = True) -> Components:
         personal=PersonalContent(PlaintextSealer()),
         pseudonyms=Pseudonymizer(derive_key(master, "pseudonyms")),
         blobs=BlobStore(settings.media_dir),
+        master_key=master,
     )

@@ -473,6 +473,115 @@ def sign_head_command(data_dir: DataDir = None) -> None:
         typer.echo(f"Signed head: {sth.head.tree_size} entries, root {sth.head.root_hash.hex()}")
 
 
+hold_app = typer.Typer(help="Legal holds: no shredding of a data subject while one is in place.")
+app.add_typer(hold_app, name="hold")
+
+
+def _subject_of(components: Any, conversation_id: int) -> str:
+    with components.reader() as uow:
+        return uow.conversations.get(conversation_id).subject_id
+
+
+@hold_app.command("place")
+@fails_cleanly
+def hold_place(
+    conversation_id: Annotated[int, typer.Argument(help="A conversation of the data subject.")],
+    reason: Annotated[str, typer.Option(help="Why, e.g. the case number.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Place a legal hold on the person behind a conversation.
+
+    Example: chatproof hold place 12 --reason "LG Berlin 4 O 17/26"
+    """
+    from chatproof.services.retention import place_hold
+
+    with _components(data_dir) as components:
+        subject = _subject_of(components, conversation_id)
+        hold_id = place_hold(
+            components.writer, subject, reason, _actor(), datetime.now(UTC), components.timezone
+        )
+    typer.echo(f"Legal hold {hold_id} placed.")
+
+
+@hold_app.command("lift")
+@fails_cleanly
+def hold_lift(
+    hold_id: Annotated[int, typer.Argument(help="The hold (see `hold list`).")],
+    data_dir: DataDir = None,
+) -> None:
+    """Lift a legal hold.
+
+    Example: chatproof hold lift 3
+    """
+    from chatproof.services.retention import lift_hold
+
+    with _components(data_dir) as components:
+        lift_hold(components.writer, hold_id, _actor(), datetime.now(UTC), components.timezone)
+    typer.echo(f"Legal hold {hold_id} lifted.")
+
+
+@hold_app.command("list")
+@fails_cleanly
+def hold_list(
+    data_dir: DataDir = None,
+    include_lifted: Annotated[bool, typer.Option("--all", help="Include lifted holds.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """List legal holds.
+
+    Example: chatproof hold list --all
+    """
+    with _components(data_dir) as components, components.reader() as uow:
+        holds = uow.holds.list(include_lifted=include_lifted)
+    rows = [
+        {
+            "id": h.id,
+            "subject": h.subject_id,
+            "reason": h.reason,
+            "placed": f"{h.placed_at:%Y-%m-%d} by {h.placed_by}",
+            "lifted": f"{h.lifted_at:%Y-%m-%d} by {h.lifted_by}" if h.lifted_at else "",
+        }
+        for h in holds
+    ]
+    _output(rows, as_json)
+
+
+@app.command()
+@fails_cleanly
+def retention(
+    data_dir: DataDir = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what is due.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Shred every bucket whose retention duty has ended, unless it is under a legal hold.
+
+    Example: chatproof retention --dry-run
+    """
+    from chatproof.archive.retention import DEFAULT_RETENTION_CLASSES
+    from chatproof.services.retention import expiring, shred_expired
+
+    now = datetime.now(UTC)
+    with _components(data_dir) as components:
+        tz = components.timezone
+        if dry_run:
+            buckets = expiring(components.reader, DEFAULT_RETENTION_CLASSES, tz, now)
+        else:
+            buckets = shred_expired(
+                components.writer, components.keystore, DEFAULT_RETENTION_CLASSES, tz, now
+            )
+    rows = [
+        {
+            "subject": b.subject_id,
+            "class": b.retention_class,
+            "year": b.start_year,
+            "duty_ended": f"{b.duty_ended:%Y-%m-%d}",
+            "held": "held" if b.held else "",
+        }
+        for b in buckets
+    ]
+    _output(rows, as_json)
+
+
 quarantine_app = typer.Typer(help="Signed webhook bodies chatproof could not understand.")
 app.add_typer(quarantine_app, name="quarantine")
 
