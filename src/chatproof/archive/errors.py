@@ -13,7 +13,12 @@ ArchiveError
 ├── KeyIntegrityError        a stored key does not unwrap: wrong master key or altered key store
 ├── MasterKeyError           a master key version is missing, or a rotation contradicts the keys
 ├── SubjectMismatchError     a bucket or data key belongs to another data subject
-└── RetentionConfigError     a retention class is invalid; names the field
+├── RetentionConfigError     a retention class is invalid; names the field
+├── WitnessError             a witness could not take or hand back a head; names the witness
+│   ├── WitnessRefusedError  the witness refused a head: it contradicts one it holds
+│   ├── WitnessEvidenceError a cosignature or time-stamp token does not verify
+│   └── WitnessStorageError  what a witness holds cannot be read; names the line
+└── WitnessConfigError       an [[archive.witness]] entry is invalid; names the field
 """
 
 from __future__ import annotations
@@ -128,6 +133,46 @@ class SubjectMismatchError(ArchiveError):
 
 class RetentionConfigError(ArchiveError):
     """A retention class is missing a field or has an invalid one."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+# --- witnesses: heads held outside the operator's reach (invariant 3) ---
+
+
+class WitnessError(ArchiveError):
+    """A witness could not take or hand back a tree head: unreachable, or answered nonsense."""
+
+    def __init__(self, witness: str, reason: str) -> None:
+        self.witness = witness
+        self.reason = reason
+        super().__init__(f"witness {witness}: {reason}")
+
+
+class WitnessRefusedError(WitnessError):
+    """The witness refused a head: it contradicts one the witness holds (a smaller tree size,
+    another root at the same size, a consistency proof that does not verify), or it is not
+    signed by the log the witness follows."""
+
+
+class WitnessEvidenceError(WitnessError):
+    """What the witness answered does not verify: a cosignature or a time-stamp token."""
+
+
+class WitnessStorageError(WitnessError):
+    """What a witness holds cannot be read back; names the line when there is one."""
+
+    def __init__(self, witness: str, line: int | None, reason: str) -> None:
+        self.line = line
+        where = f"line {line}: " if line is not None else ""
+        super().__init__(witness, f"{where}{reason}")
+
+
+class WitnessConfigError(ArchiveError):
+    """An ``[[archive.witness]]`` entry is missing a field or has an invalid one."""
 
     def __init__(self, field: str, reason: str) -> None:
         self.field = field
