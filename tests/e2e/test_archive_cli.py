@@ -188,3 +188,16 @@ def test_altering_a_signed_head_is_named(archive: tuple[Path, Components]) -> No
     result = run(data_dir, "verify")
     assert result.exit_code == 1
     assert "signed tree head at size 25 does not verify" in result.output
+
+
+def test_backup_restore_verify(archive: tuple[Path, Components], tmp_path: Path) -> None:
+    data_dir, _ = archive
+    copy = tmp_path / "backup"
+    made = run(data_dir, "backup", str(copy))
+    assert made.exit_code == 0, made.output
+    restored_dir = tmp_path / "restored"
+    restored = runner.invoke(app, ["restore", str(copy), "--data-dir", str(restored_dir)])
+    assert restored.exit_code == 0, restored.output
+    assert "OK: 40 entries, 3 signed tree heads" in restored.output
+    again = runner.invoke(app, ["restore", str(copy), "--data-dir", str(restored_dir)])
+    assert again.exit_code == 1 and "already holds data" in again.output

@@ -1,8 +1,9 @@
 """Storage: SQLAlchemy tables, repositories and the unit of work (SQLite or PostgreSQL)."""
 
+from chatproof.store.backup import BackupManifest, RestoreReport, backup, read_manifest, restore
 from chatproof.store.conversations import ConversationRepository, SqlAlchemyConversationRepository
 from chatproof.store.database import make_engine, migrate
-from chatproof.store.errors import NotFound, StoreError
+from chatproof.store.errors import BackupError, NotFound, StoreError
 from chatproof.store.holds import HoldRepository, LegalHold, SqlAlchemyHoldRepository
 from chatproof.store.media import MediaRepository, PendingMedia, SqlAlchemyMediaRepository
 from chatproof.store.personal import PersonalContent, PlaintextSealer, Sealer
@@ -15,6 +16,8 @@ from chatproof.store.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWork
 from chatproof.store.webhooks import SaveCounts, SqlAlchemyWebhookRepository, WebhookRepository
 
 __all__ = [
+    "BackupError",
+    "BackupManifest",
     "ConversationRepository",
     "HoldRepository",
     "LegalHold",
@@ -25,6 +28,7 @@ __all__ = [
     "PlaintextSealer",
     "QuarantineRepository",
     "QuarantinedBody",
+    "RestoreReport",
     "SaveCounts",
     "Sealer",
     "SqlAlchemyConversationRepository",
@@ -36,6 +40,9 @@ __all__ = [
     "StoreError",
     "UnitOfWork",
     "WebhookRepository",
+    "backup",
     "make_engine",
     "migrate",
+    "read_manifest",
+    "restore",
 ]
