@@ -3,6 +3,11 @@ statuses and platform events — many requests' worth in one transaction (group 
 
 Duplicates are decided by unique keys in the database (message hash, status hash + status,
 event key), so a redelivered webhook is stored once however it races (DESIGN invariant 1).
+
+The statements on the ingest path are written as SQL that SQLite and PostgreSQL both accept and
+sent as one driver call per table (``_Statements``): SQLAlchemy's per-row parameter handling
+cost several times what the database itself did per webhook (see docs/performance.md). Values
+still pass through the columns' own type conversions, so what is stored is the same.
 """
 
 from __future__ import annotations
@@ -14,15 +19,21 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, Integer, and_, bindparam, case, or_, select, tuple_, update
+from sqlalchemy import Connection, Integer, Table, bindparam, case, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import StatementError
 
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.domain.delivery import DeliveryState, advance, parse_state
 from chatproof.domain.messages import Direction, Message, WebhookBatch
 from chatproof.store import tables as t
-from chatproof.store._sql import chunks, insert_ignoring_duplicates
+from chatproof.store._sql import chunks
 from chatproof.store.personal import SYSTEM_SUBJECT, PersonalContent
+
+MAX_PARAMETERS = 30_000
+"""Bound values per statement, below SQLite's (32,766) and PostgreSQL's (65,535) limits."""
 
 
 @dataclass(frozen=True)
@@ -58,22 +69,29 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         self.conn = conn
         self.personal = personal
         self.pseudonyms = pseudonyms
+        self.sql = _Statements(conn)
 
     def add_deliveries(self, bodies: Sequence[bytes], received_at: datetime) -> list[int]:
         if not bodies:
             return []
+        at = self.sql.moment(received_at)
+        digests = [hashlib.sha256(body).hexdigest() for body in bodies]
         rows = [
-            {
-                "received_at": received_at,
-                "body_sha256": hashlib.sha256(body).hexdigest(),
-                "body": self.personal.seal_bytes(SYSTEM_SUBJECT, body),
-            }
-            for body in bodies
+            (at, digest, self.personal.seal_bytes(SYSTEM_SUBJECT, body))
+            for digest, body in zip(digests, bodies, strict=True)
         ]
-        stmt = t.webhook_deliveries.insert().returning(
-            t.webhook_deliveries.c.id, sort_by_parameter_order=True
+        # Ids are matched back by body hash: neither backend promises RETURNING in VALUES
+        # order. Equal bodies are the same delivery, so which gets which id does not matter.
+        ids: dict[str, list[int]] = defaultdict(list)
+        returned = self.sql.insert(
+            t.webhook_deliveries,
+            ("received_at", "body_sha256", "body"),
+            rows,
+            returning=("body_sha256", "id"),
         )
-        return [row.id for row in self.conn.execute(stmt, rows)]
+        for digest, delivery_id in sorted(returned, key=lambda r: r[1], reverse=True):
+            ids[digest].append(delivery_id)
+        return [ids[digest].pop() for digest in digests]
 
     def quarantine(self, body: bytes, reason: str, path: str, received_at: datetime) -> int:
         stmt = t.quarantine.insert().values(
@@ -117,54 +135,49 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         by_hash = {self.pseudonyms.hash("wa_id", wa_id): wa_id for wa_id in profiles}
         found = self._contacts_by_hash(list(by_hash))
         missing = [h for h in by_hash if h not in found]
+        at = self.sql.moment(now)
+        created: set[str] = set()
         if missing:
             rows = []
             for h in missing:
                 subject = str(uuid.uuid4())
                 name, user_id = profiles[by_hash[h]]
                 rows.append(
-                    {
-                        "subject_id": subject,
-                        "wa_id_hash": h,
-                        "wa_id": self.personal.seal_bytes(subject, by_hash[h].encode()),
-                        "name": self.personal.seal_text(subject, name),
-                        "user_id": self.personal.seal_text(subject, user_id),
-                        "first_seen_at": now,
-                        "updated_at": now,
-                    }
+                    (
+                        subject,
+                        h,
+                        self.personal.seal_bytes(subject, by_hash[h].encode()),
+                        self.personal.seal_text(subject, name),
+                        self.personal.seal_text(subject, user_id),
+                        at,
+                        at,
+                    )
                 )
-            stmt = insert_ignoring_duplicates(self.conn, t.contacts, "wa_id_hash")
-            self.conn.execute(stmt, rows)
+            columns = ("subject_id", "wa_id_hash", "wa_id", "name", "user_id")
+            columns += ("first_seen_at", "updated_at")
+            self.sql.insert(t.contacts, columns, rows, conflict=("wa_id_hash",))
             created = set(missing)
             found.update(self._contacts_by_hash(missing))
-        else:
-            created = set()
-        renamed = [
-            {
-                "cid": found[h][0],
-                "name": self.personal.seal_text(found[h][1], profiles[wa_id][0]),
-                "now": now,
-            }
-            for h, wa_id in by_hash.items()
-            if profiles[wa_id][0] and h not in created
-        ]
+        # Only a changed profile name is written: rewriting every sender's row in every group
+        # cost a random page write per message.
+        renamed = []
+        for h, wa_id in by_hash.items():
+            name = profiles[wa_id][0]
+            contact_id, subject, stored = found[h]
+            if name and h not in created and self.personal.unseal_text(subject, stored) != name:
+                renamed.append((self.personal.seal_text(subject, name), at, contact_id))
         if renamed:
-            stmt = (
-                update(t.contacts)
-                .where(t.contacts.c.id == bindparam("cid"))
-                .values(name=bindparam("name"), updated_at=bindparam("now"))
+            self.sql.update_many(
+                "UPDATE contacts SET name = ?, updated_at = ? WHERE id = ?", renamed
             )
-            self.conn.execute(stmt, renamed)
-        return {wa_id: found[h] for h, wa_id in by_hash.items()}
+        return {wa_id: found[h][:2] for h, wa_id in by_hash.items()}
 
-    def _contacts_by_hash(self, hashes: list[str]) -> dict[str, tuple[int, str]]:
-        c = t.contacts.c
-        found: dict[str, tuple[int, str]] = {}
-        for part in chunks(hashes):
-            query = select(c.wa_id_hash, c.id, c.subject_id).where(c.wa_id_hash.in_(part))
-            for row in self.conn.execute(query):
-                found[row.wa_id_hash] = (row.id, row.subject_id)
-        return found
+    def _contacts_by_hash(self, hashes: list[str]) -> dict[str, tuple[int, str, bytes | None]]:
+        """(contact id, subject id, sealed name) per wa_id hash found."""
+        rows = self.sql.select_in(
+            "SELECT wa_id_hash, id, subject_id, name FROM contacts", "wa_id_hash", hashes
+        )
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
     def _ensure_conversations(
         self, keys: Iterable[tuple[int, str]], now: datetime
@@ -173,35 +186,27 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         found = self._conversations(wanted)
         missing = wanted - set(found)
         if missing:
+            at = self.sql.moment(now)
             rows = [
-                {
-                    "contact_id": contact_id,
-                    "business_number_id": number_id,
-                    "status": "open",
-                    "created_at": now,
-                    "last_message_at": now,
-                    "message_count": 0,
-                    "unread_count": 0,
-                }
-                for contact_id, number_id in missing
+                (contact_id, number_id, "open", at, at, 0, 0)
+                for contact_id, number_id in sorted(missing)
             ]
-            stmt = insert_ignoring_duplicates(
-                self.conn, t.conversations, "contact_id", "business_number_id"
+            columns = ("contact_id", "business_number_id", "status", "created_at")
+            columns += ("last_message_at", "message_count", "unread_count")
+            self.sql.insert(
+                t.conversations, columns, rows, conflict=("contact_id", "business_number_id")
             )
-            self.conn.execute(stmt, rows)
             found.update(self._conversations(missing))
         return found
 
     def _conversations(self, keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
-        c = t.conversations.c
-        found: dict[tuple[int, str], int] = {}
-        for part in chunks(sorted(keys)):
-            query = select(c.id, c.contact_id, c.business_number_id).where(
-                tuple_(c.contact_id, c.business_number_id).in_(part)
-            )
-            for row in self.conn.execute(query):
-                found[(row.contact_id, row.business_number_id)] = row.id
-        return found
+        """Looked up by contact alone (one index, no row values); most have one number."""
+        rows = self.sql.select_in(
+            "SELECT contact_id, business_number_id, id FROM conversations",
+            "contact_id",
+            sorted({contact_id for contact_id, _ in keys}),
+        )
+        return {(row[0], row[1]): row[2] for row in rows if (row[0], row[1]) in keys}
 
     def _add_messages(
         self,
@@ -221,42 +226,47 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
             {(people[m.customer_wa_id][0], m.business_number_id) for _, m in unique.values()},
             now,
         )
+        at = self.sql.moment(now)
         rows = []
         for h, (delivery_id, m) in unique.items():
             contact_id, subject = people[m.customer_wa_id]
             outbound = m.direction is Direction.OUTBOUND
+            sent_at = self.sql.moment(m.sent_at)
+            media = m.media
             rows.append(
-                {
-                    "conversation_id": conversation_ids[(contact_id, m.business_number_id)],
-                    "delivery_id": delivery_id,
-                    "platform_id_hash": h,
-                    "platform_id": self.personal.seal_bytes(subject, m.platform_id.encode()),
-                    "direction": m.direction.value,
-                    "type": m.type[:32],
-                    "sent_at": m.sent_at,
-                    "received_at": now,
-                    "text": self.personal.seal_text(subject, m.text),
-                    "raw": self.personal.seal_bytes(subject, m.raw),
-                    "context_hash": self._hash_wamid(m.context_id) if m.context_id else None,
-                    "related_hash": self._hash_wamid(m.related_id) if m.related_id else None,
-                    "state": DeliveryState.SENT.value if outbound else None,
-                    "state_at": m.sent_at if outbound else None,
-                    "error_code": m.errors[0].code if m.errors else None,
-                    "error_title": m.errors[0].title if m.errors else None,
-                    "media_id": m.media.media_id if m.media else None,
-                    "media_mime_type": m.media.mime_type[:128] if m.media else None,
-                    "media_sha256": m.media.sha256[:128] if m.media else None,
-                    "media_filename": (
-                        self.personal.seal_text(subject, m.media.filename) if m.media else None
-                    ),
-                    "media_state": "pending" if m.media else None,
-                    "media_next_attempt_at": now if m.media else None,
-                }
+                (
+                    conversation_ids[(contact_id, m.business_number_id)],
+                    delivery_id,
+                    h,
+                    self.personal.seal_bytes(subject, m.platform_id.encode()),
+                    m.direction.value,
+                    m.type[:32],
+                    sent_at,
+                    at,
+                    self.personal.seal_text(subject, m.text),
+                    self.personal.seal_bytes(subject, m.raw),
+                    self._hash_wamid(m.context_id) if m.context_id else None,
+                    self._hash_wamid(m.related_id) if m.related_id else None,
+                    DeliveryState.SENT.value if outbound else None,
+                    sent_at if outbound else None,
+                    m.errors[0].code if m.errors else None,
+                    m.errors[0].title if m.errors else None,
+                    media.media_id if media else None,
+                    media.mime_type[:128] if media else None,
+                    media.sha256[:128] if media else None,
+                    self.personal.seal_text(subject, media.filename) if media else None,
+                    "pending" if media else None,
+                    at if media else None,
+                )
             )
-        stmt = insert_ignoring_duplicates(self.conn, t.messages, "platform_id_hash").returning(
-            t.messages.c.platform_id_hash
+        returned = self.sql.insert(
+            t.messages,
+            MESSAGE_COLUMNS,
+            rows,
+            conflict=("platform_id_hash",),
+            returning=("platform_id_hash",),
         )
-        inserted = {row.platform_id_hash for row in self.conn.execute(stmt, rows)}
+        inserted = {row[0] for row in returned}
         fresh = [unique[h][1] for h in inserted]
         self._update_conversations(fresh, people, conversation_ids)
         self._mark_edits_and_revokes(fresh)
@@ -281,35 +291,27 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
                 s["unread"] += 1
             if m.direction is Direction.INBOUND:
                 s["inb"] = max(s["inb"] or m.sent_at, m.sent_at)
-        c = t.conversations.c
-        last = bindparam("last", type_=t.Moment)
-        inb = bindparam("inb", type_=t.Moment)
-        stmt = (
-            update(t.conversations)
-            .where(c.id == bindparam("cid"))
-            .values(
-                message_count=c.message_count + bindparam("n"),
-                unread_count=c.unread_count + bindparam("unread"),
-                last_message_at=case(
-                    (or_(c.message_count == 0, c.last_message_at < last), last),
-                    else_=c.last_message_at,
-                ),
-                last_inbound_at=case(
-                    (
-                        and_(
-                            inb.is_not(None),
-                            or_(c.last_inbound_at.is_(None), c.last_inbound_at < inb),
-                        ),
-                        inb,
-                    ),
-                    else_=c.last_inbound_at,
-                ),
-                status=case((bindparam("unread") > 0, "open"), else_=c.status),
-            )
-        )
-        params = [{"cid": cid, **s} for cid, s in stats.items()]
+        moment = self.sql.moment
+        params = []
+        for cid, s in stats.items():
+            last, inb = moment(s["last"]), moment(s["inb"])
+            params.append((s["n"], s["unread"], last, last, inb, inb, s["unread"], cid))
         if params:
-            self.conn.execute(stmt, params)
+            # Every SET expression sees the row as it was, so the increments and maxima stay
+            # right when another writer (PostgreSQL) touched the conversation meanwhile. An
+            # inbound time of NULL leaves last_inbound_at as it is.
+            self.sql.update_many(
+                "UPDATE conversations SET"
+                " message_count = message_count + ?,"
+                " unread_count = unread_count + ?,"
+                " last_message_at = CASE WHEN message_count = 0 OR last_message_at < ?"
+                " THEN ? ELSE last_message_at END,"
+                " last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < ?"
+                " THEN COALESCE(?, last_inbound_at) ELSE last_inbound_at END,"
+                " status = CASE WHEN ? > 0 THEN 'open' ELSE status END"
+                " WHERE id = ?",
+                params,
+            )
 
     def _mark_edits_and_revokes(self, fresh: list[Message]) -> None:
         for kind, column in (("edit", "edited_at"), ("revoke", "revoked_at")):
@@ -329,32 +331,33 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
     def _add_statuses(
         self, batches: Sequence[tuple[int, WebhookBatch]], now: datetime
     ) -> tuple[int, int]:
-        unique: dict[tuple[str, str], dict] = {}
+        unique: dict[tuple[str, str], tuple] = {}
         total = 0
+        at = self.sql.moment(now)
         for delivery_id, batch in batches:
             for s in batch.statuses:
                 total += 1
                 key = (self._hash_wamid(s.platform_id), s.status.lower()[:32])
-                unique.setdefault(
-                    key,
-                    {
-                        "platform_id_hash": key[0],
-                        "status": key[1],
-                        "at": s.at,
-                        "received_at": now,
-                        "delivery_id": delivery_id,
-                        "error_code": s.errors[0].code if s.errors else None,
-                        "raw": self.personal.seal_bytes(SYSTEM_SUBJECT, s.raw),
-                        "_title": s.errors[0].title if s.errors else None,
-                    },
-                )
+                if key not in unique:
+                    unique[key] = (
+                        *key,
+                        self.sql.moment(s.at),
+                        at,
+                        delivery_id,
+                        s.errors[0].code if s.errors else None,
+                        self.personal.seal_bytes(SYSTEM_SUBJECT, s.raw),
+                    )
         if not unique:
             return 0, 0
-        stmt = insert_ignoring_duplicates(
-            self.conn, t.statuses, "platform_id_hash", "status"
-        ).returning(t.statuses.c.platform_id_hash)
-        rows = [{k: v for k, v in row.items() if not k.startswith("_")} for row in unique.values()]
-        inserted = [row.platform_id_hash for row in self.conn.execute(stmt, rows)]
+        columns = ("platform_id_hash", "status", "at", "received_at", "delivery_id")
+        returned = self.sql.insert(
+            t.statuses,
+            (*columns, "error_code", "raw"),
+            list(unique.values()),
+            conflict=("platform_id_hash", "status"),
+            returning=("platform_id_hash",),
+        )
+        inserted = [row[0] for row in returned]
         self._apply_stored_statuses(sorted(set(inserted)))
         return len(inserted), total - len(inserted)
 
@@ -412,31 +415,132 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         people: dict[str, tuple[int, str]],
         now: datetime,
     ) -> tuple[int, int]:
-        rows: dict[str, dict] = {}
+        rows: dict[str, tuple] = {}
         total = 0
+        at = self.sql.moment(now)
         for delivery_id, batch in batches:
             for e in batch.events:
                 total += 1
                 person = people.get(e.customer_wa_id)
                 subject = person[1] if person else SYSTEM_SUBJECT
-                rows.setdefault(
-                    e.key,
-                    {
-                        "event_key": e.key,
-                        "field": e.field[:64],
-                        "kind": e.kind[:64],
-                        "contact_id": person[0] if person else None,
-                        "business_number_id": e.business_number_id[:64],
-                        "at": e.at,
-                        "received_at": now,
-                        "delivery_id": delivery_id,
-                        "raw": self.personal.seal_bytes(subject, e.raw),
-                    },
-                )
+                if e.key not in rows:
+                    rows[e.key] = (
+                        e.key,
+                        e.field[:64],
+                        e.kind[:64],
+                        person[0] if person else None,
+                        e.business_number_id[:64],
+                        self.sql.moment(e.at),
+                        at,
+                        delivery_id,
+                        self.personal.seal_bytes(subject, e.raw),
+                    )
         if not rows:
             return 0, 0
-        stmt = insert_ignoring_duplicates(self.conn, t.platform_events, "event_key").returning(
-            t.platform_events.c.id
+        columns = ("event_key", "field", "kind", "contact_id", "business_number_id", "at")
+        returned = self.sql.insert(
+            t.platform_events,
+            (*columns, "received_at", "delivery_id", "raw"),
+            list(rows.values()),
+            conflict=("event_key",),
+            returning=("id",),
         )
-        inserted = len(self.conn.execute(stmt, list(rows.values())).all())
-        return inserted, total - inserted
+        return len(returned), total - len(returned)
+
+
+MESSAGE_COLUMNS = (
+    "conversation_id",
+    "delivery_id",
+    "platform_id_hash",
+    "platform_id",
+    "direction",
+    "type",
+    "sent_at",
+    "received_at",
+    "text",
+    "raw",
+    "context_hash",
+    "related_hash",
+    "state",
+    "state_at",
+    "error_code",
+    "error_title",
+    "media_id",
+    "media_mime_type",
+    "media_sha256",
+    "media_filename",
+    "media_state",
+    "media_next_attempt_at",
+)
+
+
+class _Statements:
+    """SQL that SQLite and PostgreSQL both accept, each statement one driver call with
+    positional parameters (written ``?``; PostgreSQL's driver gets ``%s``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        dialect = conn.dialect
+        self.conn = conn
+        self._mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self._quote = dialect.identifier_preparer.quote
+        self._moment = t.Moment.dialect_impl(dialect).bind_processor(dialect)
+        self._moments: dict[datetime, Any] = {}
+
+    def moment(self, value: datetime | None) -> Any:
+        """``value`` bound as the ``Moment`` column type binds it.
+
+        Raises:
+            StatementError: ``value`` is a naive datetime.
+        """
+        if value is None or self._moment is None:
+            return value
+        # A group's messages mostly share a handful of timestamps (whole seconds).
+        bound = self._moments.get(value)
+        if bound is None:
+            try:
+                bound = self._moments[value] = self._moment(value)
+            except ValueError as exc:
+                raise StatementError(str(exc), None, None, exc) from None
+        return bound
+
+    def insert(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        rows: Sequence[tuple],
+        *,
+        conflict: Sequence[str] = (),
+        returning: Sequence[str] = (),
+    ) -> list[Row]:
+        """``INSERT … VALUES (…), (…) [ON CONFLICT (…) DO NOTHING] [RETURNING …]``: the
+        database, not a read-then-write race, decides what is a duplicate."""
+        quote = self._quote
+        head = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES "
+        tail = ""
+        if conflict:
+            tail += f" ON CONFLICT ({', '.join(map(quote, conflict))}) DO NOTHING"
+        if returning:
+            tail += f" RETURNING {', '.join(map(quote, returning))}"
+        one = "(" + ", ".join([self._mark] * len(columns)) + ")"
+        found: list[Row] = []
+        for part in chunks(list(rows), max(1, MAX_PARAMETERS // len(columns))):
+            text = head + ", ".join([one] * len(part)) + tail
+            result = self.conn.exec_driver_sql(text, tuple(v for row in part for v in row))
+            if returning:
+                found.extend(result.all())
+        return found
+
+    def select_in(self, query: str, column: str, values: Sequence[Any]) -> list[Row]:
+        """Rows of ``query WHERE column IN (values)``."""
+        found: list[Row] = []
+        for part in chunks(list(values)):
+            marks = ", ".join([self._mark] * len(part))
+            text = f"{query} WHERE {self._quote(column)} IN ({marks})"
+            found.extend(self.conn.exec_driver_sql(text, tuple(part)).all())
+        return found
+
+    def update_many(self, text: str, rows: list[tuple]) -> None:
+        """One statement (with ``?`` marks) executed for each parameter tuple."""
+        if self._mark != "?":
+            text = text.replace("?", self._mark)
+        self.conn.exec_driver_sql(text, rows)

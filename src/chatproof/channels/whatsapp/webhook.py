@@ -30,6 +30,7 @@ from chatproof.domain.messages import (
 WHATSAPP_OBJECT = "whatsapp_business_account"
 MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 _SLIM = {"separators": (",", ":"), "ensure_ascii": False}
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)  # made once, not per call
 
 
 def parse_webhook(body: bytes) -> WebhookBatch:
@@ -164,7 +165,7 @@ def _parse_message(
         context_id=str(context.get("id", "")) if isinstance(context, dict) else "",
         related_id=related,
         errors=_errors(item),
-        raw=json.dumps(item, **_SLIM).encode(),
+        raw=_ENCODER.encode(item).encode(),
     )
 
 
@@ -233,7 +234,7 @@ def _parse_status(item: Mapping[str, Any], path: str, number_id: str) -> StatusU
         pricing_category=str(pricing.get("category", "")),
         billable=billable if isinstance(billable, bool) else None,
         callback_data=str(item.get("biz_opaque_callback_data", "")),
-        raw=json.dumps(item, **_SLIM).encode(),
+        raw=_ENCODER.encode(item).encode(),
     )
 
 
