@@ -4,7 +4,7 @@ the CLI both start here (STYLE 3)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -16,8 +16,7 @@ from chatproof.archive.keystore import KeyStore
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.config import Settings
 from chatproof.store import (
-    PersonalContent,
-    PlaintextSealer,
+    SealingPolicy,
     SqlAlchemyUnitOfWork,
     UnitOfWork,
     make_engine,
@@ -29,21 +28,20 @@ from chatproof.store import (
 class Components:
     settings: Settings
     engine: Engine
-    personal: PersonalContent
+    sealing: SealingPolicy
     pseudonyms: Pseudonymizer
     blobs: BlobStore
-    master_key: bytes = field(repr=False, default=b"")
 
     def keystore(self, uow: UnitOfWork) -> KeyStore:
         """The key hierarchy inside ``uow``'s transaction."""
-        return KeyStore(uow.keys, self.master_key)
+        return uow.keystore
 
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.settings.archive.timezone)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
-        return SqlAlchemyUnitOfWork(self.engine, self.personal, self.pseudonyms, write=write)
+        return SqlAlchemyUnitOfWork(self.engine, self.sealing, self.pseudonyms, write=write)
 
     @property
     def writer(self) -> Callable[[], UnitOfWork]:
@@ -69,8 +67,11 @@ def build(settings: Settings, *, run_migrations: bool = True) -> Components:
     return Components(
         settings=settings,
         engine=engine,
-        personal=PersonalContent(PlaintextSealer()),
+        sealing=SealingPolicy(
+            master_key=master,
+            retention_class=settings.archive.default_retention_class,
+            timezone=ZoneInfo(settings.archive.timezone),
+        ),
         pseudonyms=Pseudonymizer(derive_key(master, "pseudonyms")),
         blobs=BlobStore(settings.media_dir),
-        master_key=master,
     )

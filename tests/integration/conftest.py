@@ -10,8 +10,7 @@ from sqlalchemy import Engine
 
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.store import (
-    PersonalContent,
-    PlaintextSealer,
+    SealingPolicy,
     SqlAlchemyUnitOfWork,
     UnitOfWork,
     make_engine,
@@ -21,6 +20,7 @@ from chatproof.store import tables as t
 from tests.support.databases import BACKENDS, scratch_database
 
 PSEUDONYMS = Pseudonymizer(b"k" * 32)
+SEALING = SealingPolicy(master_key=bytes(range(32)))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -44,4 +44,4 @@ def engine(migrated_engine: Engine) -> Engine:
 
 @pytest.fixture
 def uow_factory(engine: Engine) -> Callable[[], UnitOfWork]:
-    return partial(SqlAlchemyUnitOfWork, engine, PersonalContent(PlaintextSealer()), PSEUDONYMS)
+    return partial(SqlAlchemyUnitOfWork, engine, SEALING, PSEUDONYMS)

@@ -34,3 +34,12 @@ def scratch_database(backend: str, directory: Path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def unseal(uow: object, sealed: bytes) -> bytes:
+    """Open sealed content without knowing its subject: the data key names its bucket."""
+    from chatproof.archive.envelope import data_key_id
+
+    keystore = uow.keystore  # type: ignore[attr-defined]
+    subject = keystore.bucket_of(data_key_id(sealed)).subject_id
+    return keystore.unseal(subject, sealed)

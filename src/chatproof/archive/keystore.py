@@ -278,15 +278,16 @@ class MemoryKeyRepository(KeyRepository):
         _wrapped_key_of(row)
 
 
-class _CipherCache:
-    """Bounded LRU of unwrapped bucket keys, keyed by (bucket id, generation).
+class KeyCache:
+    """Bounded LRU of unwrapped bucket keys, keyed by (bucket id, generation). One cache may
+    serve the short-lived KeyStores of many transactions.
 
     An entry is served only for the exact wrapped bytes it was unwrapped from: a key created in
     a transaction that rolled back, while another process stored a different key for the same
     generation, must never be used to wrap data keys.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int = DEFAULT_CACHE_SIZE) -> None:
         self._size = size
         self._items: OrderedDict[tuple[str, int], tuple[bytes, AESGCM]] = OrderedDict()
         self._lock = threading.Lock()
@@ -326,13 +327,14 @@ class KeyStore:
         master_version: int = 1,
         older_master_keys: Mapping[int, bytes] | None = None,
         cache_size: int = DEFAULT_CACHE_SIZE,
+        cache: KeyCache | None = None,
     ) -> None:
         self._repository = repository
         self._masters: dict[int, tuple[bytes, AESGCM]] = {}
         for version, key in {**(older_master_keys or {}), master_version: master_key}.items():
             self._masters[version] = (key, _master_cipher(key))
         self._version = master_version
-        self._cache = _CipherCache(cache_size)
+        self._cache = cache if cache is not None else KeyCache(cache_size)
 
     def __repr__(self) -> str:
         return f"KeyStore(<master key v{self._version}>)"

@@ -31,6 +31,7 @@ class ConversationSummary:
     last_inbound_at: datetime | None
     message_count: int
     unread_count: int
+    erased_at: datetime | None = None
 
     @property
     def window_ends(self) -> datetime | None:
@@ -67,6 +68,7 @@ class MessageView:
     revoked_at: datetime | None
     media: MediaView | None
     raw: bytes
+    erased_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

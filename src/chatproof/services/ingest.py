@@ -1,8 +1,9 @@
 """Ingest: store what signed webhooks carried, in one transaction per group of requests.
 
 A body that cannot be parsed is quarantined verbatim, never dropped (DESIGN invariant 6); a
-body that parses is stored verbatim next to what was parsed from it (invariant 2). The caller
-acknowledges only after ``ingest`` returns (invariant 1).
+body that parses is stored verbatim next to what was parsed from it, and everything new
+becomes a log entry in the same transaction (invariant 2). The caller acknowledges only after
+``ingest`` returns (invariant 1).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from chatproof.archive.log import append
 from chatproof.channels.errors import PayloadError
 from chatproof.domain.messages import WebhookBatch
 from chatproof.store import SaveCounts, UnitOfWork
@@ -39,16 +41,15 @@ def ingest(
     received: Sequence[Received], uow_factory: Callable[[], UnitOfWork], now: datetime
 ) -> IngestReport:
     """Store every item of ``received`` and commit once."""
-    parsed = [r for r in received if r.batch is not None]
+    parsed = [(r.body, r.batch) for r in received if r.batch is not None]
     rejected = [r for r in received if r.batch is None]
     with uow_factory() as uow:
-        ids = uow.webhooks.add_deliveries([r.body for r in parsed], now)
+        counts = uow.webhooks.save(parsed, now)
+        entries = list(counts.entries)
         for item in rejected:
             error = item.error or PayloadError("no parse result")
-            uow.webhooks.quarantine(item.body, error.reason, error.path, now)
-        counts = uow.webhooks.save(
-            [(i, r.batch) for i, r in zip(ids, parsed, strict=True) if r.batch], now
-        )
+            entries.append(uow.webhooks.quarantine(item.body, error.reason, error.path, now))
+        append(uow.log, entries, now)
         uow.commit()
     if rejected:
         logger.warning("quarantined %d webhook bodies", len(rejected))
@@ -61,5 +62,6 @@ def quarantine_unstorable(
     """Keep a parsed body that the database refused, so the signed event is not lost and an
     admin sees why."""
     with uow_factory() as uow:
-        uow.webhooks.quarantine(item.body, f"could not be stored: {error}", "", now)
+        entry = uow.webhooks.quarantine(item.body, f"could not be stored: {error}", "", now)
+        append(uow.log, [entry], now)
         uow.commit()

@@ -6,7 +6,13 @@ from chatproof.store.database import make_engine, migrate
 from chatproof.store.errors import BackupError, NotFound, StoreError
 from chatproof.store.holds import HoldRepository, LegalHold, SqlAlchemyHoldRepository
 from chatproof.store.media import MediaRepository, PendingMedia, SqlAlchemyMediaRepository
-from chatproof.store.personal import PersonalContent, PlaintextSealer, Sealer
+from chatproof.store.personal import (
+    KeyStoreSealer,
+    PersonalContent,
+    Readable,
+    Sealer,
+    SealingPolicy,
+)
 from chatproof.store.quarantine import (
     QuarantinedBody,
     QuarantineRepository,
@@ -20,17 +26,19 @@ __all__ = [
     "BackupManifest",
     "ConversationRepository",
     "HoldRepository",
+    "KeyStoreSealer",
     "LegalHold",
     "MediaRepository",
     "NotFound",
     "PendingMedia",
     "PersonalContent",
-    "PlaintextSealer",
     "QuarantineRepository",
     "QuarantinedBody",
+    "Readable",
     "RestoreReport",
     "SaveCounts",
     "Sealer",
+    "SealingPolicy",
     "SqlAlchemyConversationRepository",
     "SqlAlchemyHoldRepository",
     "SqlAlchemyMediaRepository",

@@ -62,12 +62,15 @@ class SqlAlchemyConversationRepository(ConversationRepository):
         ).join(t.contacts, p.id == c.contact_id)
 
     def _summary(self, row: Row) -> ConversationSummary:
+        name = self.personal.read_text(row.subject_id, row.name)
+        wa_id = self.personal.read_text(row.subject_id, row.wa_id)
         return ConversationSummary(
             id=row.id,
             contact_id=row.contact_id,
             subject_id=row.subject_id,
-            name=self.personal.unseal_text(row.subject_id, row.name),
-            wa_id=self.personal.unseal_bytes(row.subject_id, row.wa_id).decode(),
+            name=name.text,
+            wa_id=wa_id.text,
+            erased_at=name.erased_at or wa_id.erased_at,
             business_number_id=row.business_number_id,
             status=row.status,
             created_at=row.created_at,
@@ -132,12 +135,14 @@ class SqlAlchemyConversationRepository(ConversationRepository):
             media = MediaView(
                 media_id=row.media_id,
                 mime_type=row.media_mime_type or "",
-                filename=self.personal.unseal_text(subject, row.media_filename),
+                filename=self.personal.read_text(subject, row.media_filename).text,
                 state=row.media_state or "",
                 attempts=row.media_attempts,
                 error=row.media_error or "",
                 blob=row.media_blob or "",
             )
+        text = self.personal.read_text(subject, row.text)
+        raw = self.personal.read_text(subject, row.raw)
         return MessageView(
             id=row.id,
             conversation_id=row.conversation_id,
@@ -145,7 +150,7 @@ class SqlAlchemyConversationRepository(ConversationRepository):
             type=row.type,
             sent_at=row.sent_at,
             received_at=row.received_at,
-            text=self.personal.unseal_text(subject, row.text),
+            text=text.text,
             state=row.state or "",
             state_at=row.state_at,
             error_code=row.error_code,
@@ -155,7 +160,8 @@ class SqlAlchemyConversationRepository(ConversationRepository):
             edited_at=row.edited_at,
             revoked_at=row.revoked_at,
             media=media,
-            raw=self.personal.unseal_bytes(subject, row.raw),
+            raw=raw.text.encode() if raw.erased_at is None else b"{}",
+            erased_at=text.erased_at or raw.erased_at,
         )
 
     def log_access(self, at: datetime, actor: str, action: str, target: str) -> None:

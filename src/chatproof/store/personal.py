@@ -1,35 +1,66 @@
 """The one way personal content enters and leaves the database (DESIGN invariant 4).
 
 Every text, name, number, raw payload and file name is sealed here before it is written and
-unsealed here after it is read. Today's sealer stores UTF-8 as is; the archive replaces it with
-per-subject envelope encryption, and nothing else in chatproof has to change.
+opened here after it is read. Sealing uses the key hierarchy of ``chatproof.archive``: the
+fields of one entry share one data key, wrapped by the bucket key of its data subject,
+retention class and start year (counted in the business's time zone). Once that bucket is
+shredded, reads say when the content was erased instead of failing.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from chatproof.archive.errors import ContentErased
+from chatproof.archive.keystore import KeyCache, KeyRepository, KeyStore
+from chatproof.archive.retention import Bucket, start_year_for
 
 SYSTEM_SUBJECT = "system"
-"""Subject of content that belongs to no single person yet, such as a whole webhook body."""
+"""Subject of content that belongs to no single person, such as account notices."""
 
 
 class Sealer(ABC):
-    """Contract: ``unseal(s, seal(s, data))`` MUST return ``data`` exactly, and a sealer MUST
-    NOT need anything but the subject id and its own keys to do so."""
+    """Contract: ``unseal(s, x)`` for each ``x`` of ``seal_many(s, items, at)`` MUST return
+    the corresponding item exactly, until the bucket ``at`` fell into is shredded; then it
+    MUST raise ``ContentErased``. New content goes into ``retention_class``, its start year
+    counted in ``tz``."""
+
+    retention_class: str
+    tz: ZoneInfo
 
     @abstractmethod
-    def seal(self, subject_id: str, data: bytes) -> bytes: ...
+    def seal_many(self, subject_id: str, items: Sequence[bytes], at: datetime) -> list[bytes]: ...
 
     @abstractmethod
     def unseal(self, subject_id: str, sealed: bytes) -> bytes: ...
 
 
-class PlaintextSealer(Sealer):
-    def seal(self, subject_id: str, data: bytes) -> bytes:
-        return data
+class KeyStoreSealer(Sealer):
+    def __init__(self, keys: KeyStore, retention_class: str, tz: ZoneInfo) -> None:
+        self.keys = keys
+        self.retention_class = retention_class
+        self.tz = tz
+
+    def bucket(self, subject_id: str, at: datetime) -> Bucket:
+        return Bucket(subject_id, self.retention_class, start_year_for(at, self.tz))
+
+    def seal_many(self, subject_id: str, items: Sequence[bytes], at: datetime) -> list[bytes]:
+        return self.keys.seal_many(subject_id, self.bucket(subject_id, at), items)
 
     def unseal(self, subject_id: str, sealed: bytes) -> bytes:
-        return sealed
+        return self.keys.unseal(subject_id, sealed)
+
+
+@dataclass(frozen=True)
+class Readable:
+    """Opened text, or the date it was erased on."""
+
+    text: str
+    erased_at: datetime | None = None
 
 
 class PersonalContent:
@@ -38,14 +69,58 @@ class PersonalContent:
     def __init__(self, sealer: Sealer) -> None:
         self.sealer = sealer
 
-    def seal_text(self, subject_id: str, text: str | None) -> bytes | None:
-        return self.sealer.seal(subject_id, text.encode()) if text else None
+    def seal_fields(
+        self, subject_id: str, values: Sequence[str | bytes | None], at: datetime
+    ) -> list[bytes | None]:
+        """Seal the fields of one entry together; empty ones stay NULL."""
+        present = [i for i, v in enumerate(values) if v]
+        sealed = self.sealer.seal_many(
+            subject_id,
+            [_raw(values[i]) for i in present],
+            at,  # type: ignore[arg-type]
+        )
+        out: list[bytes | None] = [None] * len(values)
+        for i, item in zip(present, sealed, strict=True):
+            out[i] = item
+        return out
 
-    def unseal_text(self, subject_id: str, sealed: bytes | None) -> str:
-        return self.sealer.unseal(subject_id, sealed).decode() if sealed else ""
+    def seal_bytes(self, subject_id: str, data: bytes, at: datetime) -> bytes:
+        return self.sealer.seal_many(subject_id, [data], at)[0]
 
-    def seal_bytes(self, subject_id: str, data: bytes) -> bytes:
-        return self.sealer.seal(subject_id, data)
+    def seal_text(self, subject_id: str, text: str | None, at: datetime) -> bytes | None:
+        return self.seal_bytes(subject_id, text.encode(), at) if text else None
 
     def unseal_bytes(self, subject_id: str, sealed: bytes) -> bytes:
+        """Raises ContentErased once the content's bucket is shredded."""
         return self.sealer.unseal(subject_id, sealed)
+
+    def unseal_text(self, subject_id: str, sealed: bytes | None) -> str:
+        """Raises ContentErased once the content's bucket is shredded."""
+        return self.sealer.unseal(subject_id, sealed).decode() if sealed else ""
+
+    def read_text(self, subject_id: str, sealed: bytes | None) -> Readable:
+        try:
+            return Readable(self.unseal_text(subject_id, sealed))
+        except ContentErased as erased:
+            return Readable("", erased.shredded_at)
+
+
+def _raw(value: str | bytes) -> bytes:
+    return value.encode() if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class SealingPolicy:
+    """How content is sealed: the master key, the retention class new content gets, the time
+    zone its start year is counted in, and a key cache shared by all transactions."""
+
+    master_key: bytes = field(repr=False)
+    retention_class: str = "business_letter"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Berlin"))
+    cache: KeyCache = field(default_factory=KeyCache, repr=False)
+
+    def keystore(self, repository: KeyRepository) -> KeyStore:
+        return KeyStore(repository, self.master_key, cache=self.cache)
+
+    def personal(self, keystore: KeyStore) -> PersonalContent:
+        return PersonalContent(KeyStoreSealer(keystore, self.retention_class, self.timezone))

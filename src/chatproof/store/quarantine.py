@@ -48,7 +48,7 @@ class SqlAlchemyQuarantineRepository(QuarantineRepository):
             q.received_at,
             q.reason,
             q.path,
-            func.length(q.body).label("size"),
+            q.body_size.label("size"),
             q.body_sha256,
             q.resolved_at,
             q.resolved_by,

@@ -83,6 +83,7 @@ quarantine = Table(
     Column("reason", Text, nullable=False),
     Column("path", Text, nullable=False),
     Column("body_sha256", Hash, nullable=False),
+    Column("body_size", Integer, nullable=False),
     Column("body", LargeBinary, nullable=False),
     Column("resolved_at", Moment),
     Column("resolved_by", String(200)),

@@ -9,7 +9,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
-from chatproof.archive.keystore import KeyRepository
+from chatproof.archive.keystore import KeyRepository, KeyStore
 from chatproof.archive.log import LogRepository
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.store.conversations import ConversationRepository, SqlAlchemyConversationRepository
@@ -18,7 +18,7 @@ from chatproof.store.holds import HoldRepository, SqlAlchemyHoldRepository
 from chatproof.store.keys import SqlAlchemyKeyRepository
 from chatproof.store.log import SqlAlchemyLogRepository
 from chatproof.store.media import MediaRepository, SqlAlchemyMediaRepository
-from chatproof.store.personal import PersonalContent
+from chatproof.store.personal import PersonalContent, SealingPolicy
 from chatproof.store.quarantine import QuarantineRepository, SqlAlchemyQuarantineRepository
 from chatproof.store.webhooks import SqlAlchemyWebhookRepository, WebhookRepository
 
@@ -32,6 +32,8 @@ class UnitOfWork(ABC):
     quarantine: QuarantineRepository
     log: LogRepository
     keys: KeyRepository
+    keystore: KeyStore
+    personal: PersonalContent
     holds: HoldRepository
 
     def __enter__(self) -> Self:
@@ -56,13 +58,13 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     def __init__(
         self,
         engine: Engine,
-        personal: PersonalContent,
+        sealing: SealingPolicy,
         pseudonyms: Pseudonymizer,
         *,
         write: bool = True,
     ) -> None:
         self.engine = engine
-        self.personal = personal
+        self.sealing = sealing
         self.pseudonyms = pseudonyms
         self.write = write
         self._conn: Connection | None = None
@@ -71,12 +73,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         conn = self.engine.connect().execution_options(**{WRITE: self.write})
         conn.begin()
         self._conn = conn
+        self.keys = SqlAlchemyKeyRepository(conn)
+        self.keystore = self.sealing.keystore(self.keys)
+        self.personal = self.sealing.personal(self.keystore)
         self.webhooks = SqlAlchemyWebhookRepository(conn, self.personal, self.pseudonyms)
         self.conversations = SqlAlchemyConversationRepository(conn, self.personal)
         self.media = SqlAlchemyMediaRepository(conn)
         self.quarantine = SqlAlchemyQuarantineRepository(conn)
         self.log = SqlAlchemyLogRepository(conn)
-        self.keys = SqlAlchemyKeyRepository(conn)
         self.holds = SqlAlchemyHoldRepository(conn)
         return self
 

@@ -25,9 +25,17 @@ from sqlalchemy import Connection, Integer, Table, bindparam, case, select, upda
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import StatementError
 
+from chatproof.archive.log import EntryDraft
 from chatproof.archive.pseudonyms import Pseudonymizer
+from chatproof.archive.retention import start_year_for
 from chatproof.domain.delivery import DeliveryState, advance, parse_state
-from chatproof.domain.messages import Direction, Message, WebhookBatch
+from chatproof.domain.messages import (
+    Direction,
+    Message,
+    PlatformEvent,
+    StatusUpdate,
+    WebhookBatch,
+)
 from chatproof.store import tables as t
 from chatproof.store._sql import chunks
 from chatproof.store.personal import SYSTEM_SUBJECT, PersonalContent
@@ -44,22 +52,22 @@ class SaveCounts:
     duplicate_statuses: int = 0
     events: int = 0
     duplicate_events: int = 0
+    entries: tuple[EntryDraft, ...] = ()
+    """What was new, as log entries to append in the same transaction (invariant 2)."""
 
 
 class WebhookRepository(ABC):
     """Contract: every method MUST write within the caller's transaction and MUST NOT commit."""
 
     @abstractmethod
-    def add_deliveries(self, bodies: Sequence[bytes], received_at: datetime) -> list[int]:
-        """Store each raw body verbatim; ids in the order given."""
-
-    @abstractmethod
-    def quarantine(self, body: bytes, reason: str, path: str, received_at: datetime) -> int: ...
+    def quarantine(self, body: bytes, reason: str, path: str, received_at: datetime) -> EntryDraft:
+        """Keep ``body`` verbatim; return the log entry that records it."""
 
     @abstractmethod
     def save(
-        self, batches: Sequence[tuple[int, WebhookBatch]], received_at: datetime
-    ) -> SaveCounts: ...
+        self, received: Sequence[tuple[bytes, WebhookBatch]], received_at: datetime
+    ) -> SaveCounts:
+        """Store each raw body verbatim and what was parsed from it."""
 
 
 class SqlAlchemyWebhookRepository(WebhookRepository):
@@ -71,14 +79,17 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         self.pseudonyms = pseudonyms
         self.sql = _Statements(conn)
 
-    def add_deliveries(self, bodies: Sequence[bytes], received_at: datetime) -> list[int]:
+    def _add_deliveries(
+        self, bodies: Sequence[tuple[bytes, str]], received_at: datetime
+    ) -> list[int]:
+        """Store each raw body verbatim, sealed under the subject it concerns; ids in order."""
         if not bodies:
             return []
         at = self.sql.moment(received_at)
-        digests = [hashlib.sha256(body).hexdigest() for body in bodies]
+        digests = [hashlib.sha256(body).hexdigest() for body, _ in bodies]
         rows = [
-            (at, digest, self.personal.seal_bytes(SYSTEM_SUBJECT, body))
-            for digest, body in zip(digests, bodies, strict=True)
+            (at, digest, self.personal.seal_bytes(subject, body, received_at))
+            for digest, (body, subject) in zip(digests, bodies, strict=True)
         ]
         # Ids are matched back by body hash: neither backend promises RETURNING in VALUES
         # order. Equal bodies are the same delivery, so which gets which id does not matter.
@@ -93,38 +104,85 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
             ids[digest].append(delivery_id)
         return [ids[digest].pop() for digest in digests]
 
-    def quarantine(self, body: bytes, reason: str, path: str, received_at: datetime) -> int:
+    def quarantine(self, body: bytes, reason: str, path: str, received_at: datetime) -> EntryDraft:
+        sealed = self.personal.seal_bytes(SYSTEM_SUBJECT, body, received_at)
         stmt = t.quarantine.insert().values(
             received_at=received_at,
             reason=reason,
             path=path,
             body_sha256=hashlib.sha256(body).hexdigest(),
-            body=self.personal.seal_bytes(SYSTEM_SUBJECT, body),
+            body_size=len(body),
+            body=sealed,
         )
-        return self.conn.execute(stmt).inserted_primary_key[0]
+        quarantine_id = self.conn.execute(stmt).inserted_primary_key[0]
+        return self._entry(
+            "webhook.quarantined",
+            SYSTEM_SUBJECT,
+            received_at,
+            content=sealed,
+            quarantine=quarantine_id,
+            reason=reason,
+            path=path,
+        )
 
     def save(
-        self, batches: Sequence[tuple[int, WebhookBatch]], received_at: datetime
+        self, received: Sequence[tuple[bytes, WebhookBatch]], received_at: datetime
     ) -> SaveCounts:
-        people = self._ensure_contacts(batches, received_at)
-        new_messages, dup_messages = self._add_messages(batches, people, received_at)
-        new_statuses, dup_statuses = self._add_statuses(batches, received_at)
-        new_events, dup_events = self._add_events(batches, people, received_at)
+        people = self._ensure_contacts([b for _, b in received], received_at)
+        ids = self._add_deliveries(
+            [(body, _subject_of(batch, people)) for body, batch in received], received_at
+        )
+        batches = list(zip(ids, (batch for _, batch in received), strict=True))
+        entries: list[EntryDraft] = []
+        new_messages, dup_messages = self._add_messages(batches, people, received_at, entries)
+        new_statuses, dup_statuses = self._add_statuses(batches, people, received_at, entries)
+        new_events, dup_events = self._add_events(batches, people, received_at, entries)
         return SaveCounts(
-            new_messages, dup_messages, new_statuses, dup_statuses, new_events, dup_events
+            new_messages,
+            dup_messages,
+            new_statuses,
+            dup_statuses,
+            new_events,
+            dup_events,
+            tuple(entries),
+        )
+
+    def _entry(
+        self,
+        kind: str,
+        subject: str,
+        at: datetime,
+        *,
+        platform_id_hash: str | None = None,
+        content: bytes | None = None,
+        **attributes: object,
+    ) -> EntryDraft:
+        sealer = self.personal.sealer
+        return EntryDraft(
+            kind=kind,
+            at=at,
+            retention_class=sealer.retention_class,
+            start_year=start_year_for(at, sealer.tz),
+            subject_id=subject,
+            platform_id_hash=platform_id_hash,
+            content=content,
+            attributes={k: v for k, v in attributes.items() if v is not None},
         )
 
     def _hash_wamid(self, wamid: str) -> str:
         return self.pseudonyms.hash("wamid", wamid)
 
     def _ensure_contacts(
-        self, batches: Sequence[tuple[int, WebhookBatch]], now: datetime
+        self, batches: Sequence[WebhookBatch], now: datetime
     ) -> dict[str, tuple[int, str]]:
         """(contact id, subject id) per wa_id mentioned, creating contacts as needed."""
         profiles: dict[str, tuple[str, str]] = {}
-        for _, batch in batches:
+        for batch in batches:
             for message in batch.messages:
                 profiles.setdefault(message.customer_wa_id, ("", ""))
+            for status in batch.statuses:
+                if status.customer_wa_id:
+                    profiles.setdefault(status.customer_wa_id, ("", ""))
             for event in batch.events:
                 if event.customer_wa_id:
                     profiles.setdefault(event.customer_wa_id, ("", ""))
@@ -142,17 +200,8 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
             for h in missing:
                 subject = str(uuid.uuid4())
                 name, user_id = profiles[by_hash[h]]
-                rows.append(
-                    (
-                        subject,
-                        h,
-                        self.personal.seal_bytes(subject, by_hash[h].encode()),
-                        self.personal.seal_text(subject, name),
-                        self.personal.seal_text(subject, user_id),
-                        at,
-                        at,
-                    )
-                )
+                sealed = self.personal.seal_fields(subject, [by_hash[h], name, user_id], now)
+                rows.append((subject, h, *sealed, at, at))
             columns = ("subject_id", "wa_id_hash", "wa_id", "name", "user_id")
             columns += ("first_seen_at", "updated_at")
             self.sql.insert(t.contacts, columns, rows, conflict=("wa_id_hash",))
@@ -164,8 +213,8 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         for h, wa_id in by_hash.items():
             name = profiles[wa_id][0]
             contact_id, subject, stored = found[h]
-            if name and h not in created and self.personal.unseal_text(subject, stored) != name:
-                renamed.append((self.personal.seal_text(subject, name), at, contact_id))
+            if name and h not in created and self.personal.read_text(subject, stored).text != name:
+                renamed.append((self.personal.seal_text(subject, name, now), at, contact_id))
         if renamed:
             self.sql.update_many(
                 "UPDATE contacts SET name = ?, updated_at = ? WHERE id = ?", renamed
@@ -213,6 +262,7 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         batches: Sequence[tuple[int, WebhookBatch]],
         people: dict[str, tuple[int, str]],
         now: datetime,
+        entries: list[EntryDraft],
     ) -> tuple[int, int]:
         unique: dict[str, tuple[int, Message]] = {}
         total = 0
@@ -228,23 +278,31 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         )
         at = self.sql.moment(now)
         rows = []
+        sealed_raw: dict[str, bytes] = {}
         for h, (delivery_id, m) in unique.items():
             contact_id, subject = people[m.customer_wa_id]
             outbound = m.direction is Direction.OUTBOUND
             sent_at = self.sql.moment(m.sent_at)
             media = m.media
+            wamid, text, raw, filename = self.personal.seal_fields(
+                subject,
+                [m.platform_id, m.text, m.raw, media.filename if media else None],
+                m.sent_at,
+            )
+            assert raw is not None
+            sealed_raw[h] = raw
             rows.append(
                 (
                     conversation_ids[(contact_id, m.business_number_id)],
                     delivery_id,
                     h,
-                    self.personal.seal_bytes(subject, m.platform_id.encode()),
+                    wamid,
                     m.direction.value,
                     m.type[:32],
                     sent_at,
                     at,
-                    self.personal.seal_text(subject, m.text),
-                    self.personal.seal_bytes(subject, m.raw),
+                    text,
+                    raw,
                     self._hash_wamid(m.context_id) if m.context_id else None,
                     self._hash_wamid(m.related_id) if m.related_id else None,
                     DeliveryState.SENT.value if outbound else None,
@@ -254,7 +312,7 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
                     media.media_id if media else None,
                     media.mime_type[:128] if media else None,
                     media.sha256[:128] if media else None,
-                    self.personal.seal_text(subject, media.filename) if media else None,
+                    filename,
                     "pending" if media else None,
                     at if media else None,
                 )
@@ -268,6 +326,19 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         )
         inserted = {row[0] for row in returned}
         fresh = [unique[h][1] for h in inserted]
+        for h in sorted(inserted, key=lambda k: unique[k][1].sent_at):
+            m = unique[h][1]
+            entries.append(
+                self._entry(
+                    f"message.{m.direction.value}",
+                    people[m.customer_wa_id][1],
+                    m.sent_at,
+                    platform_id_hash=h,
+                    content=sealed_raw[h],
+                    type=m.type[:32],
+                    media=m.media is not None or None,
+                )
+            )
         self._update_conversations(fresh, people, conversation_ids)
         self._mark_edits_and_revokes(fresh)
         self._apply_stored_statuses([h for h in inserted if unique[h][1].direction == "outbound"])
@@ -329,9 +400,14 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
                 self.conn.execute(stmt, params)
 
     def _add_statuses(
-        self, batches: Sequence[tuple[int, WebhookBatch]], now: datetime
+        self,
+        batches: Sequence[tuple[int, WebhookBatch]],
+        people: dict[str, tuple[int, str]],
+        now: datetime,
+        entries: list[EntryDraft],
     ) -> tuple[int, int]:
         unique: dict[tuple[str, str], tuple] = {}
+        about: dict[tuple[str, str], tuple[str, StatusUpdate]] = {}
         total = 0
         at = self.sql.moment(now)
         for delivery_id, batch in batches:
@@ -339,13 +415,17 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
                 total += 1
                 key = (self._hash_wamid(s.platform_id), s.status.lower()[:32])
                 if key not in unique:
+                    person = people.get(s.customer_wa_id)
+                    subject = person[1] if person else SYSTEM_SUBJECT
+                    raw = self.personal.seal_bytes(subject, s.raw, s.at)
+                    about[key] = (subject, s)
                     unique[key] = (
                         *key,
                         self.sql.moment(s.at),
                         at,
                         delivery_id,
                         s.errors[0].code if s.errors else None,
-                        self.personal.seal_bytes(SYSTEM_SUBJECT, s.raw),
+                        raw,
                     )
         if not unique:
             return 0, 0
@@ -359,6 +439,20 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         )
         inserted = [row[0] for row in returned]
         self._apply_stored_statuses(sorted(set(inserted)))
+        for key in sorted(
+            (k for k in unique if k[0] in set(inserted)), key=lambda k: about[k][1].at
+        ):
+            subject, status = about[key]
+            entries.append(
+                self._entry(
+                    f"status.{key[1]}",
+                    subject,
+                    status.at,
+                    platform_id_hash=key[0],
+                    content=unique[key][-1],
+                    error_code=status.errors[0].code if status.errors else None,
+                )
+            )
         return len(inserted), total - len(inserted)
 
     def _apply_stored_statuses(self, hashes: list[str]) -> None:
@@ -414,8 +508,10 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         batches: Sequence[tuple[int, WebhookBatch]],
         people: dict[str, tuple[int, str]],
         now: datetime,
+        entries: list[EntryDraft],
     ) -> tuple[int, int]:
         rows: dict[str, tuple] = {}
+        about: dict[str, tuple[str, PlatformEvent]] = {}
         total = 0
         at = self.sql.moment(now)
         for delivery_id, batch in batches:
@@ -424,6 +520,7 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
                 person = people.get(e.customer_wa_id)
                 subject = person[1] if person else SYSTEM_SUBJECT
                 if e.key not in rows:
+                    about[e.key] = (subject, e)
                     rows[e.key] = (
                         e.key,
                         e.field[:64],
@@ -433,7 +530,7 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
                         self.sql.moment(e.at),
                         at,
                         delivery_id,
-                        self.personal.seal_bytes(subject, e.raw),
+                        self.personal.seal_bytes(subject, e.raw, e.at or now),
                     )
         if not rows:
             return 0, 0
@@ -443,8 +540,19 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
             (*columns, "received_at", "delivery_id", "raw"),
             list(rows.values()),
             conflict=("event_key",),
-            returning=("id",),
+            returning=("event_key",),
         )
+        for (key,) in returned:
+            subject, event = about[key]
+            entries.append(
+                self._entry(
+                    f"event.{event.field}",
+                    subject,
+                    event.at or now,
+                    content=rows[key][-1],
+                    event=event.kind[:64],
+                )
+            )
         return len(returned), total - len(returned)
 
 
@@ -544,3 +652,17 @@ class _Statements:
         if self._mark != "?":
             text = text.replace("?", self._mark)
         self.conn.exec_driver_sql(text, rows)
+
+
+def _subject_of(batch: WebhookBatch, people: dict[str, tuple[int, str]]) -> str:
+    """The one data subject a webhook body is about, or the system subject when it concerns
+    several people or none (the platform rarely batches customers)."""
+    customers = {m.customer_wa_id for m in batch.messages} | {
+        s.customer_wa_id for s in batch.statuses if s.customer_wa_id
+    }
+    customers |= {e.customer_wa_id for e in batch.events if e.customer_wa_id}
+    if len(customers) == 1:
+        (customer,) = customers
+        if customer in people:
+            return people[customer][1]
+    return SYSTEM_SUBJECT

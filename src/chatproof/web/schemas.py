@@ -24,13 +24,14 @@ class ConversationOut(BaseModel):
     service_window_ends: datetime | None
     message_count: int
     unread_count: int
+    erased_at: datetime | None
 
     @classmethod
     def of(cls, c: ConversationSummary) -> ConversationOut:
         return cls(
             id=c.id,
             name=c.name,
-            phone_masked=mask_phone(c.wa_id),
+            phone_masked=mask_phone(c.wa_id) if c.wa_id else "",
             business_number_id=c.business_number_id,
             status=c.status,
             created_at=c.created_at,
@@ -39,6 +40,7 @@ class ConversationOut(BaseModel):
             service_window_ends=c.window_ends,
             message_count=c.message_count,
             unread_count=c.unread_count,
+            erased_at=c.erased_at,
         )
 
 
@@ -69,6 +71,7 @@ class MessageOut(BaseModel):
     revoked_at: datetime | None
     media: MediaOut | None
     raw: dict[str, Any]
+    erased_at: datetime | None
 
     @classmethod
     def of(cls, m: MessageView) -> MessageOut:
@@ -100,6 +103,7 @@ class MessageOut(BaseModel):
             revoked_at=m.revoked_at,
             media=media,
             raw=json.loads(m.raw),
+            erased_at=m.erased_at,
         )
 
 

@@ -15,6 +15,7 @@ from chatproof.channels.whatsapp.signature import SIGNATURE_HEADER
 from chatproof.config import Settings
 from chatproof.store import tables as t
 from tests.e2e.conftest import signed
+from tests.support.databases import unseal
 from tests.support.samples import sample_body, webhook_samples
 
 URL = "/webhooks/whatsapp"
@@ -94,8 +95,10 @@ async def test_signed_but_unintelligible_bodies_are_quarantined_and_acknowledged
         response = await client.post(URL, content=body, headers=signed(body, settings))
         assert response.status_code == 200
     with components.engine.connect() as conn:
-        kept = conn.execute(select(t.quarantine.c.body, t.quarantine.c.path)).all()
-    assert [(bytes(b), p) for b, p in kept] == [
+        stored = conn.execute(select(t.quarantine.c.body, t.quarantine.c.path)).all()
+    with components.reader() as uow:
+        kept = [(unseal(uow, b), p) for b, p in stored]
+    assert kept == [
         (b"<html>not json</html>", ""),
         (b'{"object": "whatsapp_business_account", "entry": 5}', "entry"),
     ]

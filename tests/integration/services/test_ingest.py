@@ -20,6 +20,7 @@ from chatproof.services.ingest import Received, ingest
 from chatproof.store import UnitOfWork
 from chatproof.store import tables as t
 from tests.integration.conftest import PSEUDONYMS
+from tests.support.databases import unseal
 from tests.support.samples import sample_body, webhook_samples
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -69,16 +70,17 @@ def test_each_sample_is_stored_completely(
         len(statuses),
         events,
     )
-    with engine.connect() as conn:
+    with engine.connect() as conn, uow_factory() as uow:
         (stored_body,) = conn.execute(select(t.webhook_deliveries.c.body)).scalars()
-        assert stored_body == body
+        assert stored_body != body
+        assert unseal(uow, stored_body) == body
         rows = conn.execute(select(t.messages)).all()
-        assert {r.platform_id.decode() for r in rows} == message_ids
+        assert {unseal(uow, r.platform_id).decode() for r in rows} == message_ids
         assert {r.platform_id_hash for r in rows} == {
             PSEUDONYMS.hash("wamid", i) for i in message_ids
         }
         for row in rows:
-            assert json.loads(row.raw)["id"] == row.platform_id.decode()
+            assert json.loads(unseal(uow, row.raw))["id"] == unseal(uow, row.platform_id).decode()
         stored_statuses = conn.execute(select(t.statuses.c.platform_id_hash, t.statuses.c.status))
         assert set(stored_statuses) == {(PSEUDONYMS.hash("wamid", i), s) for i, s in statuses}
     assert count(engine, t.platform_events) == events
@@ -174,9 +176,10 @@ def test_a_body_that_cannot_be_parsed_is_quarantined_verbatim(
         [Received(body, error=PayloadError("expected a list", "entry"))], uow_factory, NOW
     )
     assert report.quarantined == 1
-    with engine.connect() as conn:
+    with engine.connect() as conn, uow_factory() as uow:
         row = conn.execute(select(t.quarantine)).one()
-    assert (row.body, row.reason, row.path, row.resolved_at) == (
+        kept = unseal(uow, row.body)
+    assert (kept, row.reason, row.path, row.resolved_at) == (
         body,
         "expected a list",
         "entry",
@@ -205,9 +208,9 @@ def test_profile_names_follow_the_latest_webhook(
     renamed["entry"][0]["changes"][0]["value"]["messages"][0]["id"] = "wamid.other"
     ingest([received(json.dumps(body).encode())], uow_factory, NOW)
     ingest([received(json.dumps(renamed).encode())], uow_factory, NOW + timedelta(minutes=1))
-    with engine.connect() as conn:
+    with engine.connect() as conn, uow_factory() as uow:
         (name,) = conn.execute(select(t.contacts.c.name)).scalars()
-    assert name == b"Neu Name"
+        assert unseal(uow, name) == b"Neu Name"
     assert count(engine, t.contacts) == 1
 
 
