@@ -122,6 +122,17 @@ class KeyRepository(ABC):
         """Insert ``record`` unless a row with its bucket id and generation exists; return the
         stored row. Two writers racing to create the same generation MUST both get the winner."""
 
+    def latest_bucket_keys(self, bucket_ids: Sequence[str]) -> dict[str, BucketKeyRecord]:
+        """``latest_bucket_key`` for many buckets; absent ones are left out. Implementations
+        SHOULD answer in one round trip."""
+        found = {b: self.latest_bucket_key(b) for b in bucket_ids}
+        return {b: r for b, r in found.items() if r is not None}
+
+    def add_bucket_keys(self, records: Sequence[BucketKeyRecord]) -> list[BucketKeyRecord]:
+        """``add_bucket_key`` for many records, in order. Implementations SHOULD answer in
+        one round trip."""
+        return [self.add_bucket_key(r) for r in records]
+
     @abstractmethod
     def bucket_keys_of_subject(self, subject_id: str) -> list[BucketKeyRecord]:
         """Every generation of every bucket of one data subject, ordered by bucket and
@@ -381,6 +392,11 @@ class KeyStore:
             envelope.seal_content(content_cipher, key_id, subject_id, p, aad) for p in plaintexts
         ]
 
+    def batch(self) -> SealBatch:
+        """A batch that seals many entries with one bucket look-up per round and one write
+        of all their data keys (``flush``), for ingest's group commits."""
+        return SealBatch(self)
+
     def unseal(self, subject_id: str, sealed: bytes, *, aad: bytes = b"") -> bytes:
         """Raises:
         ContentIntegrityError: malformed, altered, unknown data key, or another subject's.
@@ -562,6 +578,77 @@ class KeyStore:
     def _wrap_bucket_key(self, key: bytes, bucket_id: str, generation: int) -> bytes:
         aad = envelope.bucket_key_aad(bucket_id, generation, self._version)
         return envelope.wrap_key(self._masters[self._version][1], key, aad)
+
+
+class SealBatch:
+    """Seals entries like ``KeyStore.seal_many``, but reads the buckets they need together
+    (``prepare``) and writes their data keys together (``flush``). Sealed bytes are valid only
+    once ``flush`` returned inside the same transaction; a batch is not shared between
+    transactions."""
+
+    def __init__(self, store: KeyStore) -> None:
+        self._store = store
+        self._buckets: dict[str, tuple[BucketKeyRecord, AESGCM]] = {}
+        self._pending: list[DataKeyRecord] = []
+
+    def prepare(self, buckets: Sequence[Bucket]) -> None:
+        """Look up (and create where needed) the active key of every bucket at once."""
+        wanted = {b.bucket_id: b for b in buckets if b.bucket_id not in self._buckets}
+        if not wanted:
+            return
+        store = self._store
+        latest = store._repository.latest_bucket_keys(list(wanted))
+        fresh: list[tuple[BucketKeyRecord, bytes]] = []
+        for bucket_id, bucket in wanted.items():
+            row = latest.get(bucket_id)
+            if row is not None and row.state is BucketState.ACTIVE:
+                self._buckets[bucket_id] = (row, store._bucket_cipher(row))
+                continue
+            generation = 0 if row is None else row.generation + 1
+            key = envelope.new_key()
+            record = BucketKeyRecord(
+                bucket_id=bucket_id,
+                generation=generation,
+                subject_id=bucket.subject_id,
+                retention_class=bucket.retention_class,
+                start_year=bucket.start_year,
+                wrapped_key=store._wrap_bucket_key(key, bucket_id, generation),
+                master_version=store._version,
+            )
+            fresh.append((record, key))
+        stored = store._repository.add_bucket_keys([record for record, _ in fresh])
+        for (mine, key), row in zip(fresh, stored, strict=True):
+            if row == mine:
+                cipher = envelope.cipher(key)
+                store._cache.put((row.bucket_id, row.generation), _wrapped_key_of(row), cipher)
+                self._buckets[row.bucket_id] = (row, cipher)
+            else:
+                self._buckets[row.bucket_id] = (row, store._bucket_cipher(row))
+
+    def seal_many(
+        self, subject_id: str, bucket: Bucket, plaintexts: Sequence[bytes], *, aad: bytes = b""
+    ) -> list[bytes]:
+        if bucket.subject_id != subject_id:
+            raise SubjectMismatchError(bucket.subject_id, subject_id)
+        if not plaintexts:
+            return []
+        self.prepare([bucket])
+        record, bucket_cipher = self._buckets[bucket.bucket_id]
+        data_key, key_id = envelope.new_key(), envelope.new_key_id()
+        wrap_aad = envelope.data_key_aad(key_id, record.bucket_id, record.generation)
+        wrapped = envelope.wrap_key(bucket_cipher, data_key, wrap_aad)
+        self._pending.append(DataKeyRecord(key_id, record.bucket_id, record.generation, wrapped))
+        content_cipher = envelope.cipher(data_key)
+        return [
+            envelope.seal_content(content_cipher, key_id, subject_id, p, aad) for p in plaintexts
+        ]
+
+    def flush(self) -> None:
+        """Write the data keys sealed so far. Raises ContentErased if one of their buckets was
+        shredded meanwhile (the caller's transaction must then roll back)."""
+        if self._pending:
+            self._store._repository.add_data_keys(self._pending)
+            self._pending = []
 
 
 class EnvelopeSealer:

@@ -11,15 +11,15 @@ exactly when the event it records was committed.
 from __future__ import annotations
 
 import base64
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import rfc8785
-
 from chatproof.archive import merkle
+from chatproof.archive.errors import ArchiveError
 from chatproof.archive.tree_head import SignedTreeHead
 
 ENVELOPE_VERSION = 1
@@ -125,7 +125,32 @@ def envelope(index: int, draft: EntryDraft) -> dict[str, Any]:
 
 
 def encode_leaf(index: int, draft: EntryDraft) -> bytes:
-    return rfc8785.dumps(envelope(index, draft))
+    return canonical_json(envelope(index, draft))
+
+
+def canonical_json(document: Mapping[str, Any]) -> bytes:
+    """RFC 8785 (JCS) bytes of an envelope.
+
+    Envelopes hold only strings, integers, booleans, lists and objects with ASCII keys; for
+    those, sorted compact JSON without ASCII escaping is exactly JCS (tests cross-check with
+    an independent implementation), and it is several times faster. Floats, whose JCS form
+    differs, are refused.
+    """
+    _refuse_floats(document)
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+def _refuse_floats(value: object) -> None:
+    if isinstance(value, float):
+        raise ArchiveError("log envelopes hold no floating-point numbers")
+    if isinstance(value, Mapping):
+        for item in value.values():
+            _refuse_floats(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_floats(item)
 
 
 def _iso_ms(moment: datetime) -> str:

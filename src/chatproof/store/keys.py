@@ -10,17 +10,37 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from chatproof.archive.errors import ContentErased
 from chatproof.archive.keystore import BucketKeyRecord, DataKeyRecord, KeyRepository
 from chatproof.store import tables as t
+from chatproof.store._sql import chunks, insert_ignoring_duplicates
+from chatproof.store.database import WRITE
+
+_INSERT_DATA_KEYS = {
+    "sqlite": "INSERT INTO data_keys (key_id, bucket_id, generation, wrapped_key) "
+    "VALUES (?, ?, ?, ?)",
+    "postgresql": "INSERT INTO data_keys (key_id, bucket_id, generation, wrapped_key) "
+    "VALUES (%s, %s, %s, %s)",
+}
 
 
 class SqlAlchemyKeyRepository(KeyRepository):
+    """Bucket rows read under a lock for the rest of the transaction (SQLite: the writer's
+    database lock; PostgreSQL: ``FOR SHARE``) are remembered as *held*: nobody can shred them
+    before this transaction ends, so writing data keys under them needs no second look."""
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self._held: dict[tuple[str, int], BucketKeyRecord] = {}
+        self._locks_by_writing = conn.dialect.name == "sqlite" and bool(
+            conn.get_execution_options().get(WRITE)
+        )
+
+    def _hold(self, row: BucketKeyRecord) -> None:
+        self._held[row.bucket_id, row.generation] = row
 
     def latest_bucket_key(self, bucket_id: str) -> BucketKeyRecord | None:
         b = t.bucket_keys.c
@@ -63,6 +83,62 @@ class SqlAlchemyKeyRepository(KeyRepository):
         assert stored is not None
         return stored
 
+    def latest_bucket_keys(self, bucket_ids: Sequence[str]) -> dict[str, BucketKeyRecord]:
+        b = t.bucket_keys.c
+        found: dict[str, BucketKeyRecord] = {}
+        lock = self.conn.dialect.name == "postgresql"
+        for part in chunks(sorted(set(bucket_ids))):
+            query = select(t.bucket_keys).where(b.bucket_id.in_(part)).order_by(b.generation)
+            if lock:
+                query = query.with_for_update(read=True)
+            for row in self.conn.execute(query):
+                found[row.bucket_id] = _bucket(row)
+        if lock or self._locks_by_writing:
+            for record in found.values():
+                self._hold(record)
+        return found
+
+    def add_bucket_keys(self, records: Sequence[BucketKeyRecord]) -> list[BucketKeyRecord]:
+        if not records:
+            return []
+        stmt = insert_ignoring_duplicates(self.conn, t.bucket_keys, "bucket_id", "generation")
+        self.conn.execute(
+            stmt,
+            [
+                {
+                    "bucket_id": r.bucket_id,
+                    "generation": r.generation,
+                    "subject_id": r.subject_id,
+                    "retention_class": r.retention_class,
+                    "start_year": r.start_year,
+                    "wrapped_key": r.wrapped_key,
+                    "master_version": r.master_version,
+                    "shredded_at": r.shredded_at,
+                    "shred_reason": r.shred_reason,
+                    "shredded_by": r.shredded_by,
+                }
+                for r in records
+            ],
+        )
+        stored = self._buckets_by_key({(r.bucket_id, r.generation) for r in records}, lock=True)
+        return [stored[r.bucket_id, r.generation] for r in records]
+
+    def _buckets_by_key(
+        self, keys: set[tuple[str, int]], *, lock: bool = False
+    ) -> dict[tuple[str, int], BucketKeyRecord]:
+        b = t.bucket_keys.c
+        found: dict[tuple[str, int], BucketKeyRecord] = {}
+        for part in chunks(sorted(keys)):
+            query = select(t.bucket_keys).where(tuple_(b.bucket_id, b.generation).in_(part))
+            if lock and self.conn.dialect.name == "postgresql":
+                query = query.with_for_update(read=True)
+            for row in self.conn.execute(query):
+                found[row.bucket_id, row.generation] = _bucket(row)
+        if lock and (self.conn.dialect.name == "postgresql" or self._locks_by_writing):
+            for record in found.values():
+                self._hold(record)
+        return found
+
     def bucket_keys_of_subject(self, subject_id: str) -> list[BucketKeyRecord]:
         b = t.bucket_keys.c
         query = (
@@ -101,6 +177,7 @@ class SqlAlchemyKeyRepository(KeyRepository):
             )
             .values(wrapped_key=None, shredded_at=at, shred_reason=reason, shredded_by=by[:200])
         )
+        self._held.pop((bucket_id, generation), None)
         stored = self.bucket_key(bucket_id, generation)
         if stored is None:
             raise KeyError(f"bucket key {bucket_id}#{generation}")
@@ -110,25 +187,21 @@ class SqlAlchemyKeyRepository(KeyRepository):
         if not records:
             return
         wanted = {(r.bucket_id, r.generation) for r in records}
-        for bucket_id, generation in wanted:
-            row = self._locked_bucket(bucket_id, generation)
+        rows = {key: self._held[key] for key in wanted if key in self._held}
+        if len(rows) < len(wanted):
+            rows.update(self._buckets_by_key(wanted - set(rows), lock=True))
+        for bucket_id, generation in sorted(wanted):
+            row = rows.get((bucket_id, generation))
             if row is None:
                 raise KeyError(f"bucket key {bucket_id}#{generation}")
             if row.shredded_at is not None:
                 raise ContentErased(row.shredded_at, bucket_id)
         nested = self.conn.begin_nested()
         try:
-            self.conn.execute(
-                insert(t.data_keys),
-                [
-                    {
-                        "key_id": r.key_id,
-                        "bucket_id": r.bucket_id,
-                        "generation": r.generation,
-                        "wrapped_key": r.wrapped_key,
-                    }
-                    for r in records
-                ],
+            # One driver call for the whole batch: this runs once per ingest group.
+            self.conn.exec_driver_sql(
+                _INSERT_DATA_KEYS[self.conn.dialect.name],
+                [(r.key_id, r.bucket_id, r.generation, r.wrapped_key) for r in records],
             )
             nested.commit()
         except IntegrityError:

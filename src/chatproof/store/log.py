@@ -18,6 +18,16 @@ from chatproof.store import tables as t
 from chatproof.store.errors import StoreError
 
 _STATE_ID = 1
+_TEMPLATES = {
+    "node": "SELECT hash FROM merkle_nodes WHERE level = {p} AND idx = {p}",
+    "nodes": "INSERT INTO merkle_nodes (level, idx, hash) VALUES ({p}, {p}, {p})",
+    "entries": "INSERT INTO log_entries (idx, leaf, kind, subject_id, platform_id_hash, "
+    "appended_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
+}
+_SQL = {
+    dialect: {name: sql.format(p=marker) for name, sql in _TEMPLATES.items()}
+    for dialect, marker in (("sqlite", "?"), ("postgresql", "%s"))
+}
 
 
 class SqlAlchemyLogRepository(LogRepository):

@@ -10,7 +10,7 @@ shredded, reads say when the content was erased instead of failing.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -38,18 +38,36 @@ class Sealer(ABC):
     @abstractmethod
     def unseal(self, subject_id: str, sealed: bytes) -> bytes: ...
 
+    @abstractmethod
+    def prepare(self, items: Iterable[tuple[str, datetime]]) -> None:
+        """A hint: content of these subjects at these times is about to be sealed."""
+
+    @abstractmethod
+    def flush(self) -> None:
+        """Make everything sealed so far durable with the transaction; called before commit."""
+
 
 class KeyStoreSealer(Sealer):
+    """Seals through one ``SealBatch`` per transaction: buckets are looked up together
+    (``prepare``) and data keys written together (``flush``, before commit)."""
+
     def __init__(self, keys: KeyStore, retention_class: str, tz: ZoneInfo) -> None:
         self.keys = keys
         self.retention_class = retention_class
         self.tz = tz
+        self._batch = keys.batch()
 
     def bucket(self, subject_id: str, at: datetime) -> Bucket:
         return Bucket(subject_id, self.retention_class, start_year_for(at, self.tz))
 
+    def prepare(self, items: Iterable[tuple[str, datetime]]) -> None:
+        self._batch.prepare([self.bucket(subject, at) for subject, at in items])
+
     def seal_many(self, subject_id: str, items: Sequence[bytes], at: datetime) -> list[bytes]:
-        return self.keys.seal_many(subject_id, self.bucket(subject_id, at), items)
+        return self._batch.seal_many(subject_id, self.bucket(subject_id, at), items)
+
+    def flush(self) -> None:
+        self._batch.flush()
 
     def unseal(self, subject_id: str, sealed: bytes) -> bytes:
         return self.keys.unseal(subject_id, sealed)
@@ -68,6 +86,9 @@ class PersonalContent:
 
     def __init__(self, sealer: Sealer) -> None:
         self.sealer = sealer
+
+    def prepare(self, items: Iterable[tuple[str, datetime]]) -> None:
+        self.sealer.prepare(items)
 
     def seal_fields(
         self, subject_id: str, values: Sequence[str | bytes | None], at: datetime

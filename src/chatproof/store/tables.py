@@ -97,6 +97,7 @@ contacts = Table(
     Column("wa_id_hash", Hash, nullable=False, unique=True),
     Column("wa_id", LargeBinary, nullable=False),
     Column("name", LargeBinary),
+    Column("name_digest", Hash),
     Column("user_id", LargeBinary),
     Column("first_seen_at", Moment, nullable=False),
     Column("updated_at", Moment, nullable=False),

@@ -99,6 +99,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
 
     def commit(self) -> None:
         assert self._conn is not None, "commit outside of a with block"
+        self.personal.sealer.flush()
         self._conn.commit()
 
     def rollback(self) -> None:

@@ -16,7 +16,7 @@ import hashlib
 import uuid
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -129,6 +129,7 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         self, received: Sequence[tuple[bytes, WebhookBatch]], received_at: datetime
     ) -> SaveCounts:
         people = self._ensure_contacts([b for _, b in received], received_at)
+        self.personal.prepare(_sealing_times(received, people, received_at))
         ids = self._add_deliveries(
             [(body, _subject_of(batch, people)) for body, batch in received], received_at
         )
@@ -197,34 +198,42 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         created: set[str] = set()
         if missing:
             rows = []
+            subjects = {h: str(uuid.uuid4()) for h in missing}
+            self.personal.prepare((subject, now) for subject in subjects.values())
             for h in missing:
-                subject = str(uuid.uuid4())
+                subject = subjects[h]
                 name, user_id = profiles[by_hash[h]]
                 sealed = self.personal.seal_fields(subject, [by_hash[h], name, user_id], now)
-                rows.append((subject, h, *sealed, at, at))
-            columns = ("subject_id", "wa_id_hash", "wa_id", "name", "user_id")
+                rows.append((subject, h, *sealed, self._name_digest(subject, name), at, at))
+            columns = ("subject_id", "wa_id_hash", "wa_id", "name", "user_id", "name_digest")
             columns += ("first_seen_at", "updated_at")
             self.sql.insert(t.contacts, columns, rows, conflict=("wa_id_hash",))
             created = set(missing)
             found.update(self._contacts_by_hash(missing))
-        # Only a changed profile name is written: rewriting every sender's row in every group
-        # cost a random page write per message.
+        # Only a changed profile name is written, recognised by a keyed digest: rewriting (or
+        # decrypting) every sender's name in every group cost more than the rest of ingest.
         renamed = []
         for h, wa_id in by_hash.items():
             name = profiles[wa_id][0]
             contact_id, subject, stored = found[h]
-            if name and h not in created and self.personal.read_text(subject, stored).text != name:
-                renamed.append((self.personal.seal_text(subject, name, now), at, contact_id))
+            digest = self._name_digest(subject, name)
+            if name and h not in created and stored != digest:
+                sealed_name = self.personal.seal_text(subject, name, now)
+                renamed.append((sealed_name, digest, at, contact_id))
         if renamed:
             self.sql.update_many(
-                "UPDATE contacts SET name = ?, updated_at = ? WHERE id = ?", renamed
+                "UPDATE contacts SET name = ?, name_digest = ?, updated_at = ? WHERE id = ?",
+                renamed,
             )
         return {wa_id: found[h][:2] for h, wa_id in by_hash.items()}
 
-    def _contacts_by_hash(self, hashes: list[str]) -> dict[str, tuple[int, str, bytes | None]]:
-        """(contact id, subject id, sealed name) per wa_id hash found."""
+    def _name_digest(self, subject: str, name: str) -> str | None:
+        return self.pseudonyms.hash("name", f"{subject}\x00{name}") if name else None
+
+    def _contacts_by_hash(self, hashes: list[str]) -> dict[str, tuple[int, str, str | None]]:
+        """(contact id, subject id, name digest) per wa_id hash found."""
         rows = self.sql.select_in(
-            "SELECT wa_id_hash, id, subject_id, name FROM contacts", "wa_id_hash", hashes
+            "SELECT wa_id_hash, id, subject_id, name_digest FROM contacts", "wa_id_hash", hashes
         )
         return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
@@ -652,6 +661,24 @@ class _Statements:
         if self._mark != "?":
             text = text.replace("?", self._mark)
         self.conn.exec_driver_sql(text, rows)
+
+
+def _sealing_times(
+    received: Sequence[tuple[bytes, WebhookBatch]],
+    people: dict[str, tuple[int, str]],
+    now: datetime,
+) -> Iterator[tuple[str, datetime]]:
+    """(subject, time) of everything ``save`` is about to seal, so buckets are read at once."""
+    for _, batch in received:
+        yield _subject_of(batch, people), now
+        for m in batch.messages:
+            yield people[m.customer_wa_id][1], m.sent_at
+        for s in batch.statuses:
+            person = people.get(s.customer_wa_id)
+            yield (person[1] if person else SYSTEM_SUBJECT), s.at
+        for e in batch.events:
+            person = people.get(e.customer_wa_id)
+            yield (person[1] if person else SYSTEM_SUBJECT), e.at or now
 
 
 def _subject_of(batch: WebhookBatch, people: dict[str, tuple[int, str]]) -> str:

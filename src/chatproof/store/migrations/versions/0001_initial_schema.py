@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("wa_id_hash", sa.String(length=64), nullable=False),
         sa.Column("wa_id", sa.LargeBinary(), nullable=False),
         sa.Column("name", sa.LargeBinary(), nullable=True),
+        sa.Column("name_digest", sa.String(length=64), nullable=True),
         sa.Column("user_id", sa.LargeBinary(), nullable=True),
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

@@ -1,0 +1,59 @@
+"""Leaves are RFC 8785 canonical JSON of their envelope."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import rfc8785
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chatproof.archive.errors import ArchiveError
+from chatproof.archive.log import EntryDraft, canonical_json, encode_leaf, envelope
+
+text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | text,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), values, max_size=6))
+def test_canonical_json_is_exactly_jcs(document: dict) -> None:
+    assert canonical_json(document) == rfc8785.dumps(document)
+
+
+def test_an_envelope_names_what_the_archive_promises() -> None:
+    draft = EntryDraft(
+        kind="message.inbound",
+        at=datetime(2026, 1, 2, 3, 4, 5, 678_900, tzinfo=UTC),
+        retention_class="business_letter",
+        start_year=2026,
+        subject_id="0f1e",
+        platform_id_hash="ab" * 32,
+        content=b"\x01cipher",
+        attributes={"type": "text"},
+    )
+    doc = envelope(7, draft)
+    assert doc == {
+        "v": 1,
+        "index": 7,
+        "kind": "message.inbound",
+        "time": "2026-01-02T03:04:05.678Z",
+        "retention": {"class": "business_letter", "start_year": 2026},
+        "subject": "0f1e",
+        "platform_id": "ab" * 32,
+        "content": "AWNpcGhlcg==",
+        "attributes": {"type": "text"},
+    }
+    assert encode_leaf(7, draft) == rfc8785.dumps(doc)
+
+
+def test_floats_are_refused() -> None:
+    with pytest.raises(ArchiveError, match="floating-point"):
+        canonical_json({"a": [1, {"b": 0.5}]})
