@@ -21,6 +21,7 @@ from chatproof.store import (
     UnitOfWork,
     make_engine,
     migrate,
+    scrub,
 )
 
 
@@ -50,6 +51,9 @@ class Components:
     @property
     def reader(self) -> Callable[[], UnitOfWork]:
         return partial(self.uow, write=False)
+
+    def scrub(self) -> None:
+        scrub(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -2,7 +2,7 @@
 
 from chatproof.store.backup import BackupManifest, RestoreReport, backup, read_manifest, restore
 from chatproof.store.conversations import ConversationRepository, SqlAlchemyConversationRepository
-from chatproof.store.database import make_engine, migrate
+from chatproof.store.database import make_engine, migrate, scrub
 from chatproof.store.errors import BackupError, NotFound, StoreError
 from chatproof.store.holds import HoldRepository, LegalHold, SqlAlchemyHoldRepository
 from chatproof.store.media import MediaRepository, PendingMedia, SqlAlchemyMediaRepository
@@ -53,4 +53,5 @@ __all__ = [
     "migrate",
     "read_manifest",
     "restore",
+    "scrub",
 ]

@@ -2,8 +2,9 @@
 
 SQLite runs in WAL mode with ``synchronous=FULL``: a commit is on disk before chatproof
 acknowledges a webhook (DESIGN invariant 1), and group commit pays that fsync once for many
-requests. Writers take the lock up front (``BEGIN IMMEDIATE``) so that a second process waits
-instead of failing half-way.
+requests. ``secure_delete`` zeroes what is deleted or overwritten, so shredded keys do not
+survive in free pages (invariant 4). Writers take the lock up front (``BEGIN IMMEDIATE``) so
+that a second process waits instead of failing half-way.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def _tune_sqlite(engine: Engine) -> None:
             "synchronous=FULL",
             "foreign_keys=ON",
             "busy_timeout=30000",
+            "secure_delete=ON",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
@@ -63,6 +65,18 @@ def _tune_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Any) -> None:
         immediate = conn.get_execution_options().get(WRITE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def scrub(engine: Engine) -> None:
+    """Make sure overwritten or deleted values (shredded keys) are gone from the files too:
+    SQLite zeroes freed content (``secure_delete``) and this folds the WAL into the database
+    and truncates it; PostgreSQL reclaims dead row versions of the key tables."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    else:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM bucket_keys, contacts")
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:

@@ -64,6 +64,10 @@ class WebhookRepository(ABC):
         """Keep ``body`` verbatim; return the log entry that records it."""
 
     @abstractmethod
+    def forget_derived(self, subject_id: str) -> None:
+        """Drop values derived from a subject's content (before it is shredded)."""
+
+    @abstractmethod
     def save(
         self, received: Sequence[tuple[bytes, WebhookBatch]], received_at: datetime
     ) -> SaveCounts:
@@ -123,6 +127,11 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
             quarantine=quarantine_id,
             reason=reason,
             path=path,
+        )
+
+    def forget_derived(self, subject_id: str) -> None:
+        self.conn.execute(
+            update(t.contacts).where(t.contacts.c.subject_id == subject_id).values(name_digest=None)
         )
 
     def save(

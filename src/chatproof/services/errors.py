@@ -1,0 +1,21 @@
+"""Errors of the use cases.
+
+ServiceError
+└── LegalHoldActive          shredding refused while a legal hold is in place
+"""
+
+from __future__ import annotations
+
+from chatproof.domain.errors import ChatproofError
+
+
+class ServiceError(ChatproofError):
+    """Base of errors raised by chatproof.services."""
+
+
+class LegalHoldActive(ServiceError):
+    def __init__(self, subject_id: str) -> None:
+        self.subject_id = subject_id
+        super().__init__(
+            f"data subject {subject_id} is under a legal hold; lift it before shredding"
+        )
