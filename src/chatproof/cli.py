@@ -611,6 +611,38 @@ def hold_list(
 
 @app.command()
 @fails_cleanly
+def shred(
+    conversation_id: Annotated[int, typer.Argument(help="A conversation of the data subject.")],
+    reason: Annotated[str, typer.Option(help="Why, e.g. the Art. 17 request's reference.")],
+    data_dir: DataDir = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Crypto-shred everything archived about the person behind a conversation.
+
+    Example: chatproof shred 12 --reason "Art. 17 request 2026-0042" --yes
+    """
+    from chatproof.services.erasure import shred_subject
+
+    with _components(data_dir) as components:
+        subject = _subject_of(components, conversation_id)
+        if not yes and not typer.confirm(
+            f"Destroy the keys of data subject {subject}? This cannot be undone", err=True
+        ):
+            raise typer.Exit(1)
+        count = shred_subject(
+            components.writer,
+            subject,
+            reason=reason,
+            by=_actor(),
+            now=datetime.now(UTC),
+            tz=components.timezone,
+            scrub=components.scrub,
+        )
+    typer.echo(f"Shredded {count} key buckets of data subject {subject}.")
+
+
+@app.command()
+@fails_cleanly
 def retention(
     data_dir: DataDir = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what is due.")] = False,

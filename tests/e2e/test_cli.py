@@ -98,3 +98,20 @@ def test_every_command_has_help_with_an_example() -> None:
         assert command.callback is not None
         doc = command.callback.__doc__ or ""
         assert "Example:" in doc, command.name or command.callback.__name__
+
+
+def test_shred_from_the_command_line(tmp_path: Path) -> None:
+    runner.invoke(app, ["init", "--data-dir", str(tmp_path)])
+    components = build(load_settings(tmp_path, {}))
+    body = sample_body("openapi/Text Message")
+    ingest([Received(body, parse_webhook(body))], components.writer, datetime.now(UTC))
+    components.close()
+    env = {"CHATPROOF_DATA_DIR": str(tmp_path), "COLUMNS": "200"}
+    refused = runner.invoke(app, ["shred", "1", "--reason", "Art. 17"], env=env, input="n\n")
+    assert refused.exit_code == 1
+    done = runner.invoke(app, ["shred", "1", "--reason", "Art. 17", "--yes"], env=env)
+    assert done.exit_code == 0, done.output
+    assert "Shredded 2 key buckets" in done.output  # the 2025 message and the 2026 profile
+    shown = runner.invoke(app, ["messages", "1", "--json"], env=env)
+    assert [m["text"] for m in json.loads(shown.output)] == [""]
+    assert runner.invoke(app, ["verify"], env=env).exit_code == 0
