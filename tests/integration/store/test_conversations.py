@@ -87,6 +87,20 @@ def test_every_read_is_logged_with_who_and_what(
         ]
 
 
+def test_every_read_is_a_log_entry_too(uow_factory: Callable[[], UnitOfWork]) -> None:
+    ingest([inbound("4915112344567", "wamid.a", "Hallo", NOW)], uow_factory, NOW)
+    (conversation,) = list_conversations(uow_factory, "alice", NOW).items
+    read_messages(uow_factory, "bob", NOW, conversation.id)
+    with uow_factory() as uow:
+        docs = [json.loads(leaf) for _, leaf in uow.log.iter_leaves()]
+    reads = [d for d in docs if d["kind"] == "access.read"]
+    assert [r["attributes"] for r in reads] == [
+        {"actor": "alice", "action": "list_conversations", "conversations": [conversation.id]},
+        {"actor": "bob", "action": "read_messages", "conversations": [conversation.id]},
+    ]
+    assert reads[1]["subject"] == conversation.subject_id
+
+
 def test_unknown_conversations_are_not_found(uow_factory: Callable[[], UnitOfWork]) -> None:
     with pytest.raises(NotFound, match="conversation 999 not found"):
         read_messages(uow_factory, "test", NOW, 999)
