@@ -14,6 +14,8 @@ from chatproof.archive.blobs import BlobStore
 from chatproof.archive.keyfiles import derive_key, load_master_key
 from chatproof.archive.keystore import KeyStore
 from chatproof.archive.pseudonyms import Pseudonymizer
+from chatproof.archive.witness import Witness
+from chatproof.archive.witness_config import witnesses_from_config
 from chatproof.config import Settings
 from chatproof.store import (
     SealingPolicy,
@@ -51,6 +53,11 @@ class Components:
     @property
     def reader(self) -> Callable[[], UnitOfWork]:
         return partial(self.uow, write=False)
+
+    def witnesses(self) -> list[Witness]:
+        """The configured witnesses (``[[archive.witness]]``). Callers warn when there is none."""
+        configured = list(self.settings.archive.witness)
+        return witnesses_from_config({"witness": configured}) if configured else []
 
     def scrub(self) -> None:
         scrub(self.engine)

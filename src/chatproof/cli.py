@@ -429,48 +429,65 @@ def verify_proof(
 @app.command()
 @fails_cleanly
 def verify(data_dir: DataDir = None) -> None:
-    """Rebuild the tree from every stored leaf and check every signed head.
+    """Rebuild the tree from every stored leaf; check every signed head and every head a
+    witness holds.
 
     Example: chatproof verify
     """
+    import asyncio
+
     from rich.progress import Progress
 
     from chatproof.archive.keyfiles import load_signing_key
+    from chatproof.archive.witness import NO_WITNESS_WARNING
     from chatproof.services.archive import verify as verify_archive
+    from chatproof.services.archive import witnessed_roots
 
-    with _components(data_dir) as components, Progress(transient=True) as bar:
+    with _components(data_dir) as components, Progress(transient=True, console=_stderr()) as bar:
         key = load_signing_key(components.settings.signing_key_path)
+        witnesses = components.witnesses()
+        held = asyncio.run(witnessed_roots(components.reader, witnesses))
         task = bar.add_task("verifying", total=None)
 
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        report = verify_archive(components.reader, key, progress=progress)
+        report = verify_archive(components.reader, key, witnessed=held, progress=progress)
     typer.echo(
         f"OK: {report.entries} entries, {report.heads} signed tree heads, "
         f"{report.witnessed} witnessed heads verified"
     )
     for warning in report.warnings:
         typer.echo(f"Warning: {warning}", err=True)
+    if not witnesses:
+        typer.echo(f"Warning: {NO_WITNESS_WARNING}", err=True)
 
 
 @app.command("sign-head")
 @fails_cleanly
 def sign_head_command(data_dir: DataDir = None) -> None:
-    """Sign a tree head over the whole log now.
+    """Sign a tree head over the whole log now and hand it to the witnesses.
 
     Example: chatproof sign-head
     """
+    import asyncio
+
     from chatproof.archive.keyfiles import load_signing_key
-    from chatproof.services.archive import sign_head
+    from chatproof.services.archive import publish_head, sign_head
 
     with _components(data_dir) as components:
         key = load_signing_key(components.settings.signing_key_path)
         sth = sign_head(components.writer, key, datetime.now(UTC))
-    if sth is None:
-        typer.echo("The latest signed head already covers the whole log.")
-    else:
+        if sth is None:
+            typer.echo("The latest signed head already covers the whole log.")
+            return
         typer.echo(f"Signed head: {sth.head.tree_size} entries, root {sth.head.root_hash.hex()}")
+        witnesses = components.witnesses()
+        problems = asyncio.run(publish_head(components.writer, sth, witnesses))
+    for problem in problems:
+        typer.echo(f"Warning: witness {problem}", err=True)
+    if witnesses:
+        typer.echo(f"Handed to {len(witnesses) - len(problems)} of {len(witnesses)} witnesses.")
 
 
 @app.command("backup")

@@ -67,6 +67,7 @@ class ArchiveSettings:
     head_every_seconds: float = 60.0
     timezone: str = "Europe/Berlin"
     default_retention_class: str = "business_letter"
+    witness: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,8 @@ def _coerce(raw: str, default: Any, name: str) -> Any:
 
 def _check_type(value: Any, default: Any, name: str) -> Any:
     expected = type(default)
+    if expected is tuple and isinstance(value, list):
+        return tuple(value)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):

@@ -21,6 +21,8 @@ from typing import Any
 from chatproof.archive import merkle
 from chatproof.archive.errors import ArchiveError
 from chatproof.archive.tree_head import SignedTreeHead
+from chatproof.archive.verify import WitnessedRoot
+from chatproof.archive.witness import WitnessReceipt
 
 ENVELOPE_VERSION = 1
 
@@ -95,6 +97,13 @@ class LogRepository(ABC):
 
     @abstractmethod
     def add_head(self, sth: SignedTreeHead) -> None: ...
+
+    @abstractmethod
+    def add_receipt(self, receipt: WitnessReceipt) -> None:
+        """Keep a witness's evidence that it holds a head."""
+
+    @abstractmethod
+    def receipts(self) -> list[WitnessedRoot]: ...
 
     @abstractmethod
     def heads(self) -> list[SignedTreeHead]:

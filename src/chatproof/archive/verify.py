@@ -53,23 +53,29 @@ class VerifyReport:
 
 
 class _CompactRange:
-    """The right edge of the tree: enough to give the root of every prefix while streaming."""
+    """The right edge of the tree: enough to give the root of every prefix while streaming.
+
+    ``stack`` holds the roots of the complete subtrees of the binary decomposition of ``size``,
+    largest first; appending leaf number ``size`` merges one of them per trailing 1 bit.
+    """
 
     def __init__(self) -> None:
-        self.stack: list[tuple[int, bytes]] = []
+        self.stack: list[bytes] = []
+        self.size = 0
 
     def push(self, hashed: bytes) -> None:
-        level = 0
-        while self.stack and self.stack[-1][0] == level:
-            hashed = node_hash(self.stack.pop()[1], hashed)
-            level += 1
-        self.stack.append((level, hashed))
+        stack, size = self.stack, self.size
+        while size & 1:
+            hashed = node_hash(stack.pop(), hashed)
+            size >>= 1
+        stack.append(hashed)
+        self.size += 1
 
     def root(self) -> bytes:
         if not self.stack:
             return EMPTY_ROOT
-        root = self.stack[-1][1]
-        for _, left in reversed(self.stack[:-1]):
+        root = self.stack[-1]
+        for left in reversed(self.stack[:-1]):
             root = node_hash(left, root)
         return root
 
@@ -138,9 +144,28 @@ def verify_log(
     return report
 
 
+_decode_json = json.JSONDecoder().raw_decode
+
+
+def _claimed_index(leaf: bytes) -> object:
+    """``json.loads(leaf)["index"]``: the same value and the same errors.
+
+    A leaf that starts ``{"`` is one ``json.loads`` would decode as UTF-8 too; decoding it here
+    and calling the decoder directly skips ``json.loads``' Python layers, a third of the time
+    of the whole check. Anything else, trailing whitespace included, goes through
+    ``json.loads``.
+    """
+    if leaf[:2] == b'{"':
+        text = leaf.decode("utf-8", "surrogatepass")
+        document, end = _decode_json(text)
+        if end == len(text):
+            return document["index"]
+    return json.loads(leaf)["index"]
+
+
 def _check_envelope(index: int, leaf: bytes) -> None:
     try:
-        claimed = json.loads(leaf)["index"]
+        claimed = _claimed_index(leaf)
     except (ValueError, KeyError, TypeError):
         raise VerificationError("changed (leaf is not a log envelope)", index) from None
     if claimed != index:

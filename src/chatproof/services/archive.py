@@ -4,7 +4,8 @@ party can check with nothing but the public key, and verify the whole log (invar
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,10 @@ from chatproof.archive.errors import ArchiveError
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.archive.tree_head import SignedTreeHead, TreeHead, raw_public_key, sign_tree_head
 from chatproof.archive.verify import VerifyReport, WitnessedRoot, verify_log
+from chatproof.archive.witness import Witness
 from chatproof.store import UnitOfWork
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,45 @@ def sign_head(
         uow.log.add_head(sth)
         uow.commit()
     return sth
+
+
+async def publish_head(
+    uow_factory: Callable[[], UnitOfWork], sth: SignedTreeHead, witnesses: Sequence[Witness]
+) -> list[str]:
+    """Hand a new head to every witness and keep their receipts; return one line per
+    witness that refused or could not be reached (the head stays signed either way)."""
+
+    def consistency(old_size: int, new_size: int) -> list[bytes]:
+        with uow_factory() as uow:
+            return merkle.consistency_proof(old_size, new_size, uow.log.node)
+
+    problems: list[str] = []
+    for witness in witnesses:
+        try:
+            receipt = await witness.submit(sth, consistency)
+        except (ArchiveError, OSError) as exc:
+            logger.warning(
+                "witness %s did not take head %d: %s", witness.name, sth.head.tree_size, exc
+            )
+            problems.append(f"{witness.name}: {exc}")
+            continue
+        with uow_factory() as uow:
+            uow.log.add_receipt(receipt)
+            uow.commit()
+    return problems
+
+
+async def witnessed_roots(
+    uow_factory: Callable[[], UnitOfWork], witnesses: Sequence[Witness]
+) -> list[WitnessedRoot]:
+    """Every head a witness holds (asked now) or gave a receipt for (kept), to check
+    against the log. Raises ArchiveError when a witness cannot be read."""
+    with uow_factory() as uow:
+        found = list(uow.log.receipts())
+    for witness in witnesses:
+        for held in await witness.heads():
+            found.append(WitnessedRoot(held.witness, held.tree_size, held.root_hash))
+    return found
 
 
 def resolve_entry(

@@ -3,17 +3,27 @@
 Appends lock the single ``log_state`` row for the rest of the transaction (PostgreSQL:
 ``SELECT … FOR UPDATE``; SQLite: the writer already holds the database lock), so entry
 numbers stay dense across processes (DESIGN invariant 3).
+
+The hot statements (adding leaves and nodes, reading a node, streaming leaves for the verifier)
+are plain SQL that both backends accept, one driver call each with positional parameters:
+SQLAlchemy's per-row parameter and result handling cost more than the database's own work (see
+docs/performance.md, "Archive"). ``appended_at`` still goes through the ``Moment`` column type's
+conversion, so what is stored is unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import StatementError
 
 from chatproof.archive.log import LogRepository, StoredEntry
 from chatproof.archive.tree_head import SignedTreeHead, TreeHead
+from chatproof.archive.verify import WitnessedRoot
+from chatproof.archive.witness import WitnessReceipt
 from chatproof.store import tables as t
 from chatproof.store.errors import StoreError
 
@@ -23,6 +33,9 @@ _TEMPLATES = {
     "nodes": "INSERT INTO merkle_nodes (level, idx, hash) VALUES ({p}, {p}, {p})",
     "entries": "INSERT INTO log_entries (idx, leaf, kind, subject_id, platform_id_hash, "
     "appended_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
+    "recorded_leaves": "SELECT e.idx, e.leaf, n.hash FROM log_entries AS e"
+    " LEFT OUTER JOIN merkle_nodes AS n ON n.level = 0 AND n.idx = e.idx"
+    " WHERE e.idx > {p} ORDER BY e.idx LIMIT {p}",
 }
 _SQL = {
     dialect: {name: sql.format(p=marker) for name, sql in _TEMPLATES.items()}
@@ -33,7 +46,11 @@ _SQL = {
 class SqlAlchemyLogRepository(LogRepository):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # Complete subtrees never change: a node read once in this transaction stays valid.
         self._nodes: dict[tuple[int, int], bytes] = {}
+        dialect = conn.dialect
+        self._sql = _SQL[dialect.name]
+        self._moment = t.Moment.dialect_impl(dialect).bind_processor(dialect)
 
     def lock_size(self) -> int:
         query = select(t.log_state.c.size).where(t.log_state.c.id == _STATE_ID)
@@ -58,34 +75,40 @@ class SqlAlchemyLogRepository(LogRepository):
         cached = self._nodes.get((level, index))
         if cached is not None:
             return cached
-        n = t.merkle_nodes.c
-        found = self.conn.execute(select(n.hash).where(n.level == level, n.idx == index)).scalar()
+        found = self.conn.exec_driver_sql(self._sql["node"], (level, index)).scalar()
         if found is None:
             raise StoreError(f"merkle node ({level}, {index}) is missing")
-        return bytes(found)
+        value = self._nodes[level, index] = bytes(found)
+        return value
 
     def add_entries(self, entries: Sequence[StoredEntry], at: datetime) -> None:
-        self.conn.execute(
-            insert(t.log_entries),
+        if not entries:
+            return
+        appended_at = self._bind_moment(at)
+        self.conn.exec_driver_sql(
+            self._sql["entries"],
             [
-                {
-                    "idx": e.index,
-                    "leaf": e.leaf,
-                    "kind": e.kind,
-                    "subject_id": e.subject_id,
-                    "platform_id_hash": e.platform_id_hash,
-                    "appended_at": at,
-                }
+                (e.index, e.leaf, e.kind, e.subject_id, e.platform_id_hash, appended_at)
                 for e in entries
             ],
         )
 
     def add_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
         if nodes:
-            self.conn.execute(
-                insert(t.merkle_nodes),
-                [{"level": level, "idx": idx, "hash": h} for level, idx, h in nodes],
-            )
+            self.conn.exec_driver_sql(self._sql["nodes"], list(nodes))
+
+    def _bind_moment(self, value: datetime) -> Any:
+        """``value`` as the ``Moment`` column type binds it.
+
+        Raises:
+            StatementError: ``value`` is a naive datetime.
+        """
+        if self._moment is None:
+            return value
+        try:
+            return self._moment(value)
+        except ValueError as exc:
+            raise StatementError(str(exc), None, None, exc) from None
 
     def entry(self, index: int) -> StoredEntry | None:
         e = t.log_entries.c
@@ -115,17 +138,9 @@ class SqlAlchemyLogRepository(LogRepository):
     def iter_recorded_leaves(
         self, batch: int = 10_000
     ) -> Iterator[tuple[int, bytes, bytes | None]]:
-        e, n = t.log_entries.c, t.merkle_nodes.c
         after = -1
         while True:
-            query = (
-                select(e.idx, e.leaf, n.hash)
-                .outerjoin(t.merkle_nodes, and_(n.level == 0, n.idx == e.idx))
-                .where(e.idx > after)
-                .order_by(e.idx)
-                .limit(batch)
-            )
-            rows = self.conn.execute(query).all()
+            rows = self.conn.exec_driver_sql(self._sql["recorded_leaves"], (after, batch)).all()
             if not rows:
                 return
             for idx, leaf, recorded in rows:
@@ -142,6 +157,26 @@ class SqlAlchemyLogRepository(LogRepository):
                 public_key=sth.public_key,
             )
         )
+
+    def add_receipt(self, receipt: WitnessReceipt) -> None:
+        self.conn.execute(
+            insert(t.witness_receipts).values(
+                witness=receipt.witness[:200],
+                kind=str(receipt.kind),
+                tree_size=receipt.tree_size,
+                root_hash=receipt.root_hash,
+                received_at_ms=receipt.received_at_ms,
+                evidence=receipt.evidence,
+            )
+        )
+
+    def receipts(self) -> list[WitnessedRoot]:
+        r = t.witness_receipts.c
+        query = select(r.witness, r.tree_size, r.root_hash).order_by(r.tree_size, r.id)
+        return [
+            WitnessedRoot(row.witness, row.tree_size, bytes(row.root_hash))
+            for row in self.conn.execute(query)
+        ]
 
     def heads(self) -> list[SignedTreeHead]:
         query = select(t.tree_heads).order_by(t.tree_heads.c.tree_size)

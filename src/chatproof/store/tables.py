@@ -275,3 +275,15 @@ legal_holds = Table(
     Column("lifted_by", String(200)),
     Column("lifted_at", Moment),
 )
+
+witness_receipts = Table(
+    "witness_receipts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("witness", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("tree_size", BigInteger, nullable=False, index=True),
+    Column("root_hash", LargeBinary, nullable=False),
+    Column("received_at_ms", BigInteger, nullable=False),
+    Column("evidence", LargeBinary, nullable=False),
+)

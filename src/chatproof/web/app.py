@@ -15,9 +15,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from chatproof.archive.keyfiles import load_signing_key
+from chatproof.archive.witness import NO_WITNESS_WARNING
 from chatproof.bootstrap import Components
 from chatproof.channels.whatsapp.client import CloudApiClient
 from chatproof.channels.whatsapp.connection import Connection
+from chatproof.services.archive import HeadPolicy, publish_head, sign_head
 from chatproof.services.group_commit import GroupCommitter
 from chatproof.services.ingest import Received, ingest, quarantine_unstorable
 from chatproof.services.media import Download, MediaPolicy, fetch_due_media
@@ -56,15 +59,19 @@ def create_app(
         app.state.committer = committer
         app.state.client = client
         download = partial(_download, client)
-        worker = asyncio.create_task(
-            _media_worker(components, download, media_policy, media_poll), name="media"
-        )
+        workers = [
+            asyncio.create_task(
+                _media_worker(components, download, media_policy, media_poll), name="media"
+            ),
+            asyncio.create_task(_head_signer(components), name="tree heads"),
+        ]
         try:
             yield
         finally:
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            for worker in workers:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
             await committer.stop()
             await client.aclose()
             await http.aclose()
@@ -101,6 +108,28 @@ class ChatproofApp(FastAPI):
 
 async def _health(_request: object) -> Response:
     return PlainTextResponse("ok")
+
+
+async def _head_signer(components: Components) -> None:
+    """Sign a tree head whenever one is due (every N entries or T seconds) and hand it to the
+    witnesses (DESIGN invariant 3)."""
+    archive_settings = components.settings.archive
+    policy = HeadPolicy(archive_settings.head_every_entries, archive_settings.head_every_seconds)
+    key = load_signing_key(components.settings.signing_key_path)
+    witnesses = components.witnesses()
+    if not witnesses:
+        logger.warning("%s", NO_WITNESS_WARNING)
+    poll = min(1.0, archive_settings.head_every_seconds)
+    while True:
+        try:
+            sth = await asyncio.to_thread(
+                sign_head, components.writer, key, datetime.now(UTC), policy=policy
+            )
+            if sth is not None:
+                await publish_head(components.writer, sth, witnesses)
+        except Exception:
+            logger.exception("signing a tree head failed")
+        await asyncio.sleep(poll)
 
 
 async def _download(client: CloudApiClient, media_id: str, sha256: str) -> bytes:

@@ -20,7 +20,7 @@ def test_migrations_produce_the_declared_schema(engine: Engine) -> None:
 def test_migrating_twice_changes_nothing(engine: Engine) -> None:
     migrate(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
 
 
 def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path) -> None:
