@@ -76,6 +76,20 @@ head_every_seconds = 60.0
 timezone = "Europe/Berlin"
 default_retention_class = "business_letter"
 
+# Witnesses keep every signed tree head where the operator cannot rewrite it. Configure at
+# least one; chatproof warns while there is none. Examples:
+# [[archive.witness]]
+# kind = "file"                      # an append-only file on another mount
+# path = "/mnt/witness/chatproof-heads.jsonl"
+# [[archive.witness]]
+# kind = "http"                      # a countersigning witness server
+# url = "https://witness.example.org"
+# public_key = "<base64 of its raw Ed25519 public key>"
+# [[archive.witness]]
+# kind = "tsa"                       # an RFC 3161 time-stamping authority
+# url = "https://tsa.example.org/tsr"
+# ca_file = "/etc/chatproof/tsa-ca.pem"
+
 [emulator]
 port = {emulator_port}
 """
