@@ -13,10 +13,9 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from chatproof.archive.log import EntryDraft, append
-from chatproof.archive.retention import start_year_for
+from chatproof.archive.log import append
 from chatproof.services.errors import LegalHoldActive
-from chatproof.services.retention import COMPLIANCE_CLASS
+from chatproof.services.retention import compliance_entry
 from chatproof.store import UnitOfWork
 
 
@@ -48,13 +47,8 @@ def shred_subject(
         uow.webhooks.forget_derived(subject_id)
         for bucket_id in buckets:
             uow.keystore.shred(bucket_id, reason=reason, by=by, at=now)
-        entry = EntryDraft(
-            kind="subject.shredded",
-            at=now,
-            retention_class=COMPLIANCE_CLASS,
-            start_year=start_year_for(now, tz),
-            subject_id=subject_id,
-            attributes={"buckets": len(buckets), "reason": reason, "by": by},
+        entry = compliance_entry(
+            "subject.shredded", subject_id, now, tz, buckets=len(buckets), reason=reason, by=by
         )
         append(uow.log, [entry], now)
         uow.commit()

@@ -41,7 +41,7 @@ class ExpiringBucket:
     held: bool
 
 
-def _compliance_entry(
+def compliance_entry(
     kind: str, subject_id: str, now: datetime, tz: ZoneInfo, **attrs: object
 ) -> EntryDraft:
     return EntryDraft(
@@ -66,7 +66,7 @@ def place_hold(
         hold_id = uow.holds.place(subject_id, reason, by, now)
         append(
             uow.log,
-            [_compliance_entry("legal_hold.placed", subject_id, now, tz, hold=hold_id, by=by)],
+            [compliance_entry("legal_hold.placed", subject_id, now, tz, hold=hold_id, by=by)],
             now,
         )
         uow.commit()
@@ -79,9 +79,7 @@ def lift_hold(
     """Raises NotFound unless the hold is in place."""
     with uow_factory() as uow:
         hold = uow.holds.lift(hold_id, by, now)
-        entry = _compliance_entry(
-            "legal_hold.lifted", hold.subject_id, now, tz, hold=hold_id, by=by
-        )
+        entry = compliance_entry("legal_hold.lifted", hold.subject_id, now, tz, hold=hold_id, by=by)
         append(uow.log, [entry], now)
         uow.commit()
 
@@ -135,7 +133,7 @@ def shred_expired(
             if bucket.subject_id in uow.holds.held_subjects():
                 continue
             keystore(uow).shred(bucket.bucket_id, reason="retention period ended", by=by, at=now)
-            entry = _compliance_entry(
+            entry = compliance_entry(
                 "retention.shredded",
                 bucket.subject_id,
                 now,
