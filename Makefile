@@ -29,6 +29,7 @@ postgres:
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/archive.py
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR)

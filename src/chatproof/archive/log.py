@@ -137,6 +137,9 @@ def encode_leaf(index: int, draft: EntryDraft) -> bytes:
     return canonical_json(envelope(index, draft))
 
 
+_JCS_INT = 2**53 - 1
+
+
 def canonical_json(document: Mapping[str, Any]) -> bytes:
     """RFC 8785 (JCS) bytes of an envelope.
 
@@ -152,10 +155,16 @@ def canonical_json(document: Mapping[str, Any]) -> bytes:
 
 
 def _refuse_floats(value: object) -> None:
+    """Refuse what would make sorted compact JSON differ from JCS: floats, integers beyond
+    ±2^53 and non-ASCII keys (JCS sorts keys by UTF-16 code units)."""
     if isinstance(value, float):
         raise ArchiveError("log envelopes hold no floating-point numbers")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _JCS_INT:
+        raise ArchiveError("log envelopes hold no integers beyond ±2^53")
     if isinstance(value, Mapping):
-        for item in value.values():
+        for key, item in value.items():
+            if not key.isascii():
+                raise ArchiveError(f"log envelope keys are ASCII, not {key!r}")
             _refuse_floats(item)
     elif isinstance(value, list | tuple):
         for item in value:

@@ -54,6 +54,14 @@ def test_an_envelope_names_what_the_archive_promises() -> None:
     assert encode_leaf(7, draft) == rfc8785.dumps(doc)
 
 
-def test_floats_are_refused() -> None:
-    with pytest.raises(ArchiveError, match="floating-point"):
-        canonical_json({"a": [1, {"b": 0.5}]})
+@pytest.mark.parametrize(
+    ("document", "match"),
+    [
+        ({"a": [1, {"b": 0.5}]}, "floating-point"),
+        ({"a": 2**60}, "2\\^53"),
+        ({"ä": 1}, "ASCII"),
+    ],
+)
+def test_values_whose_jcs_form_would_differ_are_refused(document: dict, match: str) -> None:
+    with pytest.raises(ArchiveError, match=match):
+        canonical_json(document)
