@@ -38,7 +38,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from rich.console import Console
@@ -51,7 +50,6 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
-from sqlalchemy import Connection, Engine
 
 import chatproof
 from chatproof.archive import merkle
@@ -60,12 +58,11 @@ from chatproof.archive.keyfiles import load_signing_key
 from chatproof.archive.log import EntryDraft, append
 from chatproof.archive.proofcheck import ProofCheckError, check_document
 from chatproof.archive.tree_head import SignedTreeHead, raw_public_key
+from chatproof.bootstrap import build
 from chatproof.config import load_settings
 from chatproof.datadir import initialise
 from chatproof.services.archive import inclusion_document, sign_head, verify
-from chatproof.store import UnitOfWork, make_engine, migrate
-from chatproof.store.database import WRITE
-from chatproof.store.log import SqlAlchemyLogRepository
+from chatproof.store import UnitOfWork
 
 # The machine and noise helpers are the ingest benchmark's: imported as ``bench.ingest`` from
 # the tests, as ``ingest`` when this file runs as a script.
@@ -135,45 +132,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     given = sys.argv[1:] if argv is None else argv
     args.command = " ".join(["python", sys.argv[0] if argv is None else "bench/archive.py", *given])
     return args
-
-
-class LogUnitOfWork(UnitOfWork):
-    """What the archive services use of a unit of work: one connection from the pool, its
-    transaction (``BEGIN IMMEDIATE`` when writing, as ``SqlAlchemyUnitOfWork`` does) and the SQL
-    log repository on it. The other repositories are left out: the log is what is measured."""
-
-    def __init__(self, engine: Engine, *, write: bool) -> None:
-        self.engine = engine
-        self.write = write
-        self._conn: Connection | None = None
-
-    def __enter__(self) -> LogUnitOfWork:
-        conn = self.engine.connect().execution_options(**{WRITE: self.write})
-        conn.begin()
-        self._conn = conn
-        self.log = SqlAlchemyLogRepository(conn)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            super().__exit__(exc_type, exc, tb)
-        finally:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def commit(self) -> None:
-        assert self._conn is not None, "commit outside of a with block"
-        self._conn.commit()
-
-    def rollback(self) -> None:
-        if self._conn is not None and self._conn.in_transaction():
-            self._conn.rollback()
 
 
 class Workload:
@@ -255,8 +213,8 @@ class Bench:
         initialise(data_dir)
         settings = load_settings(data_dir, {})
         self.db_path = data_dir / "chatproof.sqlite3"
-        self.engine = make_engine(settings.database_url)
-        migrate(self.engine)
+        self.components = build(settings)
+        self.engine = self.components.engine
         self.key = load_signing_key(settings.signing_key_path)
         self.public_key = raw_public_key(self.key.public_key())
         self.now = datetime.now(UTC)
@@ -265,13 +223,13 @@ class Bench:
         self.phases: list[Noise] = []
 
     def writer(self) -> UnitOfWork:
-        return LogUnitOfWork(self.engine, write=True)
+        return self.components.uow(write=True)
 
     def reader(self) -> UnitOfWork:
-        return LogUnitOfWork(self.engine, write=False)
+        return self.components.uow(write=False)
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.components.close()
 
     @contextmanager
     def task(self, label: str, total: int | None) -> Iterator[Callable[[int], None]]:
