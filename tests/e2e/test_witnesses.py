@@ -3,11 +3,13 @@ database and the signing key cannot quietly re-sign a different history (invaria
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 from sqlalchemy import delete, update
 from typer.testing import CliRunner
 
@@ -15,11 +17,14 @@ from chatproof.archive import merkle
 from chatproof.archive.keyfiles import load_signing_key
 from chatproof.archive.log import EntryDraft, append
 from chatproof.bootstrap import build
+from chatproof.channels.whatsapp.signature import SIGNATURE_HEADER, sign
 from chatproof.cli import app
 from chatproof.config import load_settings
 from chatproof.datadir import initialise
 from chatproof.services.archive import sign_head
 from chatproof.store import tables as t
+from chatproof.web.app import create_app
+from tests.support.samples import sample_body
 
 runner = CliRunner()
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -78,3 +83,35 @@ def test_verify_warns_while_no_witness_is_configured(tmp_path: Path) -> None:
     result = runner.invoke(app, ["verify", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0
     assert "no witness is configured" in result.output
+
+
+async def test_the_server_signs_heads_when_due_and_hands_them_to_witnesses(
+    tmp_path: Path,
+) -> None:
+    data_dir, other_mount = tmp_path / "data", tmp_path / "mount"
+    other_mount.mkdir()
+    initialise(data_dir)
+    with (data_dir / "chatproof.toml").open("a") as config:
+        config.write(f'\n[[archive.witness]]\nkind = "file"\npath = "{other_mount}/h.jsonl"\n')
+    settings = load_settings(data_dir, {"CHATPROOF_ARCHIVE_HEAD_EVERY_SECONDS": "0.1"})
+    components = build(settings)
+    app = create_app(components)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app), base_url="http://chatproof"
+        ) as client,
+    ):
+        body = sample_body("message/text")
+        headers = {SIGNATURE_HEADER: sign(body, settings.whatsapp.app_secret)}
+        assert (await client.post("/webhooks/whatsapp", content=body, headers=headers)).is_success
+        for _ in range(50):
+            if (other_mount / "h.jsonl").exists():
+                break
+            await asyncio.sleep(0.05)
+    with components.reader() as uow:
+        latest = uow.log.latest_head()
+        receipts = uow.log.receipts()
+    components.close()
+    assert latest is not None and latest.head.tree_size >= 1
+    assert receipts and receipts[0].tree_size == latest.head.tree_size

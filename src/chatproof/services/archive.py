@@ -43,6 +43,12 @@ def _ms(now: datetime) -> int:
     return int(now.timestamp() * 1000)
 
 
+def head_due(uow_factory: Callable[[], UnitOfWork], policy: HeadPolicy, now: datetime) -> bool:
+    """Whether a new head is due, asked without taking the writer's lock."""
+    with uow_factory() as uow:
+        return policy.due(uow.log.size(), uow.log.latest_head(), _ms(now))
+
+
 def sign_head(
     uow_factory: Callable[[], UnitOfWork],
     key: Ed25519PrivateKey,

@@ -20,7 +20,7 @@ from chatproof.archive.witness import NO_WITNESS_WARNING
 from chatproof.bootstrap import Components
 from chatproof.channels.whatsapp.client import CloudApiClient
 from chatproof.channels.whatsapp.connection import Connection
-from chatproof.services.archive import HeadPolicy, publish_head, sign_head
+from chatproof.services.archive import HeadPolicy, head_due, publish_head, sign_head
 from chatproof.services.group_commit import GroupCommitter
 from chatproof.services.ingest import Received, ingest, quarantine_unstorable
 from chatproof.services.media import Download, MediaPolicy, fetch_due_media
@@ -122,9 +122,11 @@ async def _head_signer(components: Components) -> None:
     poll = min(1.0, archive_settings.head_every_seconds)
     while True:
         try:
-            sth = await asyncio.to_thread(
-                sign_head, components.writer, key, datetime.now(UTC), policy=policy
-            )
+            now = datetime.now(UTC)
+            due = await asyncio.to_thread(head_due, components.reader, policy, now)
+            sth = None
+            if due:
+                sth = await asyncio.to_thread(sign_head, components.writer, key, now, policy=policy)
             if sth is not None:
                 await publish_head(components.writer, sth, witnesses)
         except Exception:
