@@ -113,7 +113,12 @@ async def test_inbound_media_is_fetched_verified_and_stored_by_content(linked: L
         await asyncio.sleep(0.05)
     assert message["text"] == "Kaputt angekommen"
     assert message["media"]["state"] == "stored"
-    assert linked.components.blobs.get(digest) == photo
+    downloaded = await linked.api.get(message["media"]["url"])
+    assert (downloaded.status_code, downloaded.content) == (200, photo)
+    assert downloaded.headers["content-type"] == "image/png"
+    stored = linked.components.settings.media_dir.rglob("*")
+    assert all(photo not in p.read_bytes() for p in stored if p.is_file())
+    assert not linked.components.blobs.path_for(digest).exists()
 
 
 async def test_statuses_of_a_reply_come_back_and_are_stored(linked: Linked) -> None:

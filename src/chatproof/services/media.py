@@ -1,19 +1,23 @@
 """Fetch inbound media in the background: the webhook only announces a media id, and the
 download URL behind it expires (reference §2.4). Attempts retry with exponential backoff and
 each message shows its download state; the bytes are checked against the announced SHA-256
-before they are stored content-addressed (DESIGN invariant 3)."""
+before they are sealed under the subject's key and stored by the hash of the ciphertext, so
+the address reveals nothing about the plaintext once it is shredded (invariants 3, 4)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chatproof.archive.blobs import BlobStore
+from chatproof.archive.log import EntryDraft, append
+from chatproof.archive.retention import start_year_for
 from chatproof.domain.errors import ChatproofError
-from chatproof.store import PendingMedia, UnitOfWork
+from chatproof.store import NotFound, PendingMedia, UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +50,16 @@ async def fetch_due_media(
     """Try every download that is due; return how many were attempted."""
     with uow_factory() as uow:
         due = uow.media.due(now, policy.batch)
-    results = await asyncio.gather(*(_fetch(item, download, blobs) for item in due))
+    results = await asyncio.gather(*(_fetch(item, download) for item in due))
     with uow_factory() as uow:
+        entries = []
         for item, outcome in zip(due, results, strict=True):
-            if isinstance(outcome, str):
-                uow.media.mark_stored(item.message_id, outcome)
+            if isinstance(outcome, bytes):
+                at = item.sent_at or now
+                sealed = uow.personal.seal_bytes(item.subject_id, pack(outcome), at)
+                blob = blobs.put(sealed)
+                uow.media.mark_stored(item.message_id, blob)
+                entries.append(_media_entry(uow, item, blob, at))
             else:
                 retry = policy.retry_at(now, item.attempts)
                 uow.media.mark_failed(item.message_id, str(outcome), retry)
@@ -61,13 +70,68 @@ async def fetch_due_media(
                     "will retry" if retry else "giving up",
                     outcome,
                 )
+        append(uow.log, entries, now)
         uow.commit()
     return len(due)
 
 
-async def _fetch(item: PendingMedia, download: Download, blobs: BlobStore) -> str | Exception:
+async def _fetch(item: PendingMedia, download: Download) -> bytes | Exception:
     try:
-        data = await download(item.media_id, item.sha256)
-        return await asyncio.to_thread(blobs.put, data)
+        return await download(item.media_id, item.sha256)
     except (ChatproofError, OSError) as exc:
         return exc
+
+
+def _media_entry(uow: UnitOfWork, item: PendingMedia, blob: str, at: datetime) -> EntryDraft:
+    sealer = uow.personal.sealer
+    return EntryDraft(
+        kind="media.stored",
+        at=at,
+        retention_class=sealer.retention_class,
+        start_year=start_year_for(at, sealer.tz),
+        subject_id=item.subject_id,
+        platform_id_hash=item.platform_id_hash,
+        attributes={"blob": blob},
+    )
+
+
+def pack(data: bytes) -> bytes:
+    """Compress where that helps (documents, voice notes rarely; text-like files a lot)."""
+    packed = zlib.compress(data, 6)
+    return b"Z" + packed if len(packed) < len(data) * 0.9 else b"R" + data
+
+
+def unpack(data: bytes) -> bytes:
+    return zlib.decompress(data[1:]) if data[:1] == b"Z" else data[1:]
+
+
+def read_media(
+    uow_factory: Callable[[], UnitOfWork],
+    blobs: BlobStore,
+    actor: str,
+    now: datetime,
+    message_id: int,
+) -> tuple[bytes, str]:
+    """The media of a message, opened, with its MIME type; the read is logged.
+
+    Raises:
+        NotFound: the message has no stored media.
+        ContentErased: it was shredded.
+    """
+    with uow_factory() as uow:
+        stored = uow.media.stored(message_id)
+        if stored is None:
+            raise NotFound("stored media of message", message_id)
+        data = unpack(uow.personal.unseal_bytes(stored.subject_id, blobs.get(stored.blob)))
+        uow.conversations.log_access(now, actor, "read_media", f"message:{message_id}")
+        entry = EntryDraft(
+            kind="access.read",
+            at=now,
+            retention_class="books_and_records",
+            start_year=start_year_for(now, uow.personal.sealer.tz),
+            subject_id=stored.subject_id,
+            attributes={"actor": actor, "action": "read_media", "message": message_id},
+        )
+        append(uow.log, [entry], now)
+        uow.commit()
+    return data, stored.mime_type

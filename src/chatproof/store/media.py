@@ -19,6 +19,18 @@ class PendingMedia:
     media_id: str
     sha256: str
     attempts: int
+    subject_id: str = ""
+    sent_at: datetime | None = None
+    platform_id_hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMedia:
+    message_id: int
+    subject_id: str
+    blob: str
+    mime_type: str
+    filename: bytes | None
 
 
 class MediaRepository(ABC):
@@ -27,6 +39,10 @@ class MediaRepository(ABC):
 
     @abstractmethod
     def mark_stored(self, message_id: int, blob: str) -> None: ...
+
+    @abstractmethod
+    def stored(self, message_id: int) -> StoredMedia | None:
+        """The stored media of a message, if it has been fetched."""
 
     @abstractmethod
     def mark_failed(self, message_id: int, error: str, retry_at: datetime | None) -> None:
@@ -42,17 +58,53 @@ class SqlAlchemyMediaRepository(MediaRepository):
         self.conn = conn
 
     def due(self, now: datetime, limit: int) -> list[PendingMedia]:
-        m = t.messages.c
+        m, c, p = t.messages.c, t.conversations.c, t.contacts.c
         query = (
-            select(m.id, m.media_id, m.media_sha256, m.media_attempts)
+            select(
+                m.id,
+                m.media_id,
+                m.media_sha256,
+                m.media_attempts,
+                p.subject_id,
+                m.sent_at,
+                m.platform_id_hash,
+            )
+            .join(t.conversations, c.id == m.conversation_id)
+            .join(t.contacts, p.id == c.contact_id)
             .where(m.media_state == "pending", m.media_next_attempt_at <= now)
             .order_by(m.media_next_attempt_at, m.id)
             .limit(limit)
         )
         return [
-            PendingMedia(row.id, row.media_id, row.media_sha256 or "", row.media_attempts)
+            PendingMedia(
+                row.id,
+                row.media_id,
+                row.media_sha256 or "",
+                row.media_attempts,
+                row.subject_id,
+                row.sent_at,
+                row.platform_id_hash,
+            )
             for row in self.conn.execute(query)
         ]
+
+    def stored(self, message_id: int) -> StoredMedia | None:
+        m, c, p = t.messages.c, t.conversations.c, t.contacts.c
+        row = self.conn.execute(
+            select(p.subject_id, m.media_blob, m.media_mime_type, m.media_filename)
+            .join(t.conversations, c.id == m.conversation_id)
+            .join(t.contacts, p.id == c.contact_id)
+            .where(m.id == message_id, m.media_state == "stored")
+        ).first()
+        if row is None:
+            return None
+        return StoredMedia(
+            message_id,
+            row.subject_id,
+            row.media_blob,
+            row.media_mime_type or "",
+            row.media_filename,
+        )
 
     def mark_stored(self, message_id: int, blob: str) -> None:
         self.conn.execute(

@@ -8,9 +8,10 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from chatproof.services import conversations, quarantine
+from chatproof.archive.errors import ContentErased
+from chatproof.services import conversations, media, quarantine
 from chatproof.store import NotFound
 from chatproof.web.schemas import (
     ConversationOut,
@@ -112,3 +113,18 @@ def resolve_quarantine(request: Request, caller: Caller, quarantine_id: int) -> 
         )
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
+
+
+@router.get("/messages/{message_id}/media", response_class=Response)
+def message_media(request: Request, caller: Caller, message_id: int) -> Response:
+    """The bytes of a message's image, voice note, video or document. The read is logged."""
+    components = request.app.state.components
+    try:
+        data, mime_type = media.read_media(
+            components.writer, components.blobs, caller, datetime.now(UTC), message_id
+        )
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except ContentErased as exc:
+        raise HTTPException(410, str(exc)) from None
+    return Response(data, media_type=mime_type or "application/octet-stream")

@@ -86,3 +86,18 @@ async def test_quarantine_is_listed_for_the_admin_and_can_be_resolved(
         await client.get("/api/quarantine?include_resolved=true", headers=auth(settings))
     ).json()
     assert kept[0]["resolved_by"] == "api-token"
+
+
+async def test_media_of_a_message_without_stored_media_is_404(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    await deliver(client, settings, "openapi/Location Message")
+    (conversation,) = (await client.get("/api/conversations", headers=auth(settings))).json()[
+        "items"
+    ]
+    url = f"/api/conversations/{conversation['id']}/messages"
+    (message,) = (await client.get(url, headers=auth(settings))).json()["items"]
+    response = await client.get(f"/api/messages/{message['id']}/media", headers=auth(settings))
+    assert response.status_code == 404
+    assert "stored media of message" in response.json()["detail"]
+    assert (await client.get(f"/api/messages/{message['id']}/media")).status_code == 401

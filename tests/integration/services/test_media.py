@@ -4,6 +4,8 @@ failure, given up after the configured attempts, each visible on its message."""
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +17,7 @@ from chatproof.channels.whatsapp.errors import MediaIntegrityError, Undeliverabl
 from chatproof.channels.whatsapp.webhook import parse_webhook
 from chatproof.services.conversations import list_conversations, read_messages
 from chatproof.services.ingest import Received, ingest
-from chatproof.services.media import MediaPolicy, fetch_due_media
+from chatproof.services.media import MediaPolicy, fetch_due_media, pack, read_media, unpack
 from chatproof.store import UnitOfWork
 from tests.support.samples import sample_body
 
@@ -54,8 +56,20 @@ async def test_a_download_is_stored_by_its_hash(
     assert await fetch_due_media(uow_factory, download, blobs, POLICY, NOW) == 1
     media = media_of_only_message(uow_factory)
     assert (media.state, media.attempts, media.error) == ("stored", 1, "")
-    assert blobs.get(media.blob) == b"jpeg bytes"
-    assert media.blob == hashlib.sha256(b"jpeg bytes").hexdigest()
+    stored = blobs.get(media.blob)
+    assert b"jpeg bytes" not in stored
+    assert (
+        media.blob
+        == hashlib.sha256(stored).hexdigest()
+        != hashlib.sha256(b"jpeg bytes").hexdigest()
+    )
+    (conversation,) = list_conversations(uow_factory, "test", NOW).items
+    message_id = read_messages(uow_factory, "test", NOW, conversation.id)[1].items[0].id
+    assert read_media(uow_factory, blobs, "dpo", NOW, message_id) == (b"jpeg bytes", "image/jpeg")
+    with uow_factory() as uow:
+        docs = [json.loads(leaf) for _, leaf in uow.log.iter_leaves()]
+    assert [d["attributes"]["blob"] for d in docs if d["kind"] == "media.stored"] == [media.blob]
+    assert docs[-1]["attributes"]["action"] == "read_media"
     assert asked[0][0] == "65463453" and asked[0][1]
     assert await fetch_due_media(uow_factory, download, blobs, POLICY, NOW) == 0
 
@@ -111,3 +125,11 @@ def test_backoff_doubles_and_is_capped() -> None:
     assert policy.retry_at(NOW, 3) == NOW + timedelta(seconds=16)
     assert policy.retry_at(NOW, 20) == NOW + timedelta(hours=1)
     assert policy.retry_at(NOW, 29) is None
+
+
+def test_media_is_compressed_only_where_that_helps() -> None:
+    text_like = b"Rechnung " * 200
+    assert pack(text_like)[:1] == b"Z" and len(pack(text_like)) < len(text_like)
+    noise = os.urandom(256)
+    assert pack(noise)[:1] == b"R"
+    assert unpack(pack(text_like)) == text_like and unpack(pack(noise)) == noise
