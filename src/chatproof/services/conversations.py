@@ -6,12 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from chatproof.archive.log import EntryDraft, append
-from chatproof.archive.retention import start_year_for
 from chatproof.domain.inbox import ConversationSummary, MessageView, Page
+from chatproof.services.access import record_read
 from chatproof.store import UnitOfWork
-
-ACCESS_CLASS = "books_and_records"
 
 MAX_PAGE = 200
 
@@ -28,9 +25,9 @@ def list_conversations(
     """Raises ValueError for a malformed cursor."""
     with uow_factory() as uow:
         page = uow.conversations.list(limit=min(limit, MAX_PAGE), cursor=cursor, status=status)
-        shown = ",".join(str(c.id) for c in page.items)
-        uow.conversations.log_access(now, actor, "list_conversations", f"conversations:{shown}")
-        _log_read(uow, now, actor, "list_conversations", None, [c.id for c in page.items])
+        shown = [c.id for c in page.items]
+        target = "conversations:" + ",".join(map(str, shown))
+        record_read(uow, now, actor, "list_conversations", target, None, conversations=shown)
         uow.commit()
     return page
 
@@ -50,27 +47,14 @@ def read_messages(
         page = uow.conversations.messages(
             conversation_id, limit=min(limit, MAX_PAGE), before=before
         )
-        uow.conversations.log_access(now, actor, "read_messages", f"conversation:{conversation_id}")
-        _log_read(uow, now, actor, "read_messages", conversation.subject_id, [conversation_id])
+        record_read(
+            uow,
+            now,
+            actor,
+            "read_messages",
+            f"conversation:{conversation_id}",
+            conversation.subject_id,
+            conversations=[conversation_id],
+        )
         uow.commit()
     return conversation, page
-
-
-def _log_read(
-    uow: UnitOfWork,
-    now: datetime,
-    actor: str,
-    action: str,
-    subject_id: str | None,
-    conversations: list[int],
-) -> None:
-    """Every read of archived content by a person is itself a log entry (invariant 2)."""
-    entry = EntryDraft(
-        kind="access.read",
-        at=now,
-        retention_class=ACCESS_CLASS,
-        start_year=start_year_for(now, uow.personal.sealer.tz),
-        subject_id=subject_id,
-        attributes={"actor": actor, "action": action, "conversations": conversations},
-    )
-    append(uow.log, [entry], now)

@@ -17,6 +17,7 @@ from chatproof.archive.blobs import BlobStore
 from chatproof.archive.log import EntryDraft, append
 from chatproof.archive.retention import start_year_for
 from chatproof.domain.errors import ChatproofError
+from chatproof.services.access import record_read
 from chatproof.store import NotFound, PendingMedia, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -123,15 +124,14 @@ def read_media(
         if stored is None:
             raise NotFound("stored media of message", message_id)
         data = unpack(uow.personal.unseal_bytes(stored.subject_id, blobs.get(stored.blob)))
-        uow.conversations.log_access(now, actor, "read_media", f"message:{message_id}")
-        entry = EntryDraft(
-            kind="access.read",
-            at=now,
-            retention_class="books_and_records",
-            start_year=start_year_for(now, uow.personal.sealer.tz),
-            subject_id=stored.subject_id,
-            attributes={"actor": actor, "action": "read_media", "message": message_id},
+        record_read(
+            uow,
+            now,
+            actor,
+            "read_media",
+            f"message:{message_id}",
+            stored.subject_id,
+            message=message_id,
         )
-        append(uow.log, [entry], now)
         uow.commit()
     return data, stored.mime_type

@@ -16,15 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from chatproof.archive.errors import ContentErased
 from chatproof.archive.keystore import BucketKeyRecord, DataKeyRecord, KeyRepository
 from chatproof.store import tables as t
-from chatproof.store._sql import chunks, insert_ignoring_duplicates
+from chatproof.store._sql import chunks, driver_sql, insert_ignoring_duplicates
 from chatproof.store.database import WRITE
 
-_INSERT_DATA_KEYS = {
-    "sqlite": "INSERT INTO data_keys (key_id, bucket_id, generation, wrapped_key) "
-    "VALUES (?, ?, ?, ?)",
-    "postgresql": "INSERT INTO data_keys (key_id, bucket_id, generation, wrapped_key) "
-    "VALUES (%s, %s, %s, %s)",
-}
+_INSERT_DATA_KEYS = (
+    "INSERT INTO data_keys (key_id, bucket_id, generation, wrapped_key) VALUES (?, ?, ?, ?)"
+)
 
 
 class SqlAlchemyKeyRepository(KeyRepository):
@@ -200,7 +197,7 @@ class SqlAlchemyKeyRepository(KeyRepository):
         try:
             # One driver call for the whole batch: this runs once per ingest group.
             self.conn.exec_driver_sql(
-                _INSERT_DATA_KEYS[self.conn.dialect.name],
+                driver_sql(self.conn, _INSERT_DATA_KEYS),
                 [(r.key_id, r.bucket_id, r.generation, r.wrapped_key) for r in records],
             )
             nested.commit()

@@ -15,31 +15,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.exc import StatementError
 
 from chatproof.archive.log import LogRepository, StoredEntry
 from chatproof.archive.tree_head import SignedTreeHead, TreeHead
 from chatproof.archive.verify import WitnessedRoot
 from chatproof.archive.witness import WitnessReceipt
 from chatproof.store import tables as t
+from chatproof.store._sql import MomentBinder, driver_sql
 from chatproof.store.errors import StoreError
 
 _STATE_ID = 1
-_TEMPLATES = {
-    "node": "SELECT hash FROM merkle_nodes WHERE level = {p} AND idx = {p}",
-    "nodes": "INSERT INTO merkle_nodes (level, idx, hash) VALUES ({p}, {p}, {p})",
+_SQL = {
+    "node": "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?",
+    "nodes": "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
     "entries": "INSERT INTO log_entries (idx, leaf, kind, subject_id, platform_id_hash, "
-    "appended_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
+    "appended_at) VALUES (?, ?, ?, ?, ?, ?)",
     "recorded_leaves": "SELECT e.idx, e.leaf, n.hash FROM log_entries AS e"
     " LEFT OUTER JOIN merkle_nodes AS n ON n.level = 0 AND n.idx = e.idx"
-    " WHERE e.idx > {p} ORDER BY e.idx LIMIT {p}",
-}
-_SQL = {
-    dialect: {name: sql.format(p=marker) for name, sql in _TEMPLATES.items()}
-    for dialect, marker in (("sqlite", "?"), ("postgresql", "%s"))
+    " WHERE e.idx > ? ORDER BY e.idx LIMIT ?",
 }
 
 
@@ -48,9 +43,8 @@ class SqlAlchemyLogRepository(LogRepository):
         self.conn = conn
         # Complete subtrees never change: a node read once in this transaction stays valid.
         self._nodes: dict[tuple[int, int], bytes] = {}
-        dialect = conn.dialect
-        self._sql = _SQL[dialect.name]
-        self._moment = t.Moment.dialect_impl(dialect).bind_processor(dialect)
+        self._sql = {name: driver_sql(conn, text) for name, text in _SQL.items()}
+        self._moment = MomentBinder(conn)
 
     def lock_size(self) -> int:
         query = select(t.log_state.c.size).where(t.log_state.c.id == _STATE_ID)
@@ -84,7 +78,7 @@ class SqlAlchemyLogRepository(LogRepository):
     def add_entries(self, entries: Sequence[StoredEntry], at: datetime) -> None:
         if not entries:
             return
-        appended_at = self._bind_moment(at)
+        appended_at = self._moment(at)
         self.conn.exec_driver_sql(
             self._sql["entries"],
             [
@@ -96,19 +90,6 @@ class SqlAlchemyLogRepository(LogRepository):
     def add_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
         if nodes:
             self.conn.exec_driver_sql(self._sql["nodes"], list(nodes))
-
-    def _bind_moment(self, value: datetime) -> Any:
-        """``value`` as the ``Moment`` column type binds it.
-
-        Raises:
-            StatementError: ``value`` is a naive datetime.
-        """
-        if self._moment is None:
-            return value
-        try:
-            return self._moment(value)
-        except ValueError as exc:
-            raise StatementError(str(exc), None, None, exc) from None
 
     def entry(self, index: int) -> StoredEntry | None:
         e = t.log_entries.c

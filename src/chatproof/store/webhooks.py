@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Integer, Table, bindparam, case, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import StatementError
 
 from chatproof.archive.log import EntryDraft
 from chatproof.archive.pseudonyms import Pseudonymizer
@@ -37,7 +36,7 @@ from chatproof.domain.messages import (
     WebhookBatch,
 )
 from chatproof.store import tables as t
-from chatproof.store._sql import chunks
+from chatproof.store._sql import MomentBinder, chunks, driver_sql
 from chatproof.store.personal import SYSTEM_SUBJECT, PersonalContent
 
 MAX_PARAMETERS = 30_000
@@ -605,29 +604,10 @@ class _Statements:
     positional parameters (written ``?``; PostgreSQL's driver gets ``%s``)."""
 
     def __init__(self, conn: Connection) -> None:
-        dialect = conn.dialect
         self.conn = conn
-        self._mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        self._quote = dialect.identifier_preparer.quote
-        self._moment = t.Moment.dialect_impl(dialect).bind_processor(dialect)
-        self._moments: dict[datetime, Any] = {}
-
-    def moment(self, value: datetime | None) -> Any:
-        """``value`` bound as the ``Moment`` column type binds it.
-
-        Raises:
-            StatementError: ``value`` is a naive datetime.
-        """
-        if value is None or self._moment is None:
-            return value
-        # A group's messages mostly share a handful of timestamps (whole seconds).
-        bound = self._moments.get(value)
-        if bound is None:
-            try:
-                bound = self._moments[value] = self._moment(value)
-            except ValueError as exc:
-                raise StatementError(str(exc), None, None, exc) from None
-        return bound
+        self._mark = driver_sql(conn, "?")
+        self._quote = conn.dialect.identifier_preparer.quote
+        self.moment = MomentBinder(conn)
 
     def insert(
         self,
@@ -667,9 +647,7 @@ class _Statements:
 
     def update_many(self, text: str, rows: list[tuple]) -> None:
         """One statement (with ``?`` marks) executed for each parameter tuple."""
-        if self._mark != "?":
-            text = text.replace("?", self._mark)
-        self.conn.exec_driver_sql(text, rows)
+        self.conn.exec_driver_sql(driver_sql(self.conn, text), rows)
 
 
 def _sealing_times(
