@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import random
 import shutil
 import sqlite3
@@ -42,12 +41,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
-    TextColumn,
-    TimeElapsedColumn,
 )
 from rich.table import Table
 
@@ -67,9 +62,25 @@ from chatproof.store import UnitOfWork
 # The machine and noise helpers are the ingest benchmark's: imported as ``bench.ingest`` from
 # the tests, as ``ingest`` when this file runs as a script.
 try:
-    from bench.ingest import calibrate, filesystem, machine, percentile, spread, system_cpu
+    from bench.ingest import (
+        calibrate,
+        filesystem,
+        machine,
+        percentile,
+        run_and_report,
+        spread,
+        system_cpu,
+    )
 except ModuleNotFoundError:
-    from ingest import calibrate, filesystem, machine, percentile, spread, system_cpu
+    from ingest import (
+        calibrate,
+        filesystem,
+        machine,
+        percentile,
+        run_and_report,
+        spread,
+        system_cpu,
+    )
 
 TARGET_APPEND = 30_000.0
 TARGET_VERIFY = 300_000.0
@@ -668,26 +679,7 @@ def render(report: dict[str, Any], console: Console) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    err = Console(stderr=True)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    try:
-        with Progress(*columns, console=err, transient=True) as progress:
-            report = run_benchmark(args, progress)
-    except RuntimeError as exc:
-        err.print(f"Error: {exc}")
-        return 1
-    if args.json:
-        print(json.dumps(report, indent=2))
-    else:
-        out = Console()
-        render(report, out if out.is_terminal else Console(width=140))
-    return 0
+    return 0 if run_and_report(parse_args(argv), run_benchmark, render) is not None else 1
 
 
 if __name__ == "__main__":

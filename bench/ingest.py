@@ -34,6 +34,7 @@ import tempfile
 import time
 import tomllib
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -513,8 +514,13 @@ def render(report: dict[str, Any], console: Console) -> None:
     console.print(result)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_and_report(
+    args: argparse.Namespace,
+    run: Callable[[argparse.Namespace, Progress | None], dict[str, Any]],
+    render_report: Callable[[dict[str, Any], Console], None],
+) -> dict[str, Any] | None:
+    """Run a benchmark under a progress bar on stderr and print its report (a table, or JSON
+    with ``--json``); None when it could not run (the error is printed)."""
     err = Console(stderr=True)
     columns = (
         TextColumn("{task.description}"),
@@ -524,17 +530,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         with Progress(*columns, console=err, transient=True) as progress:
-            report = run_benchmark(args, progress)
+            report = run(args, progress)
     except RuntimeError as exc:
         err.print(f"Error: {exc}")
-        return 1
+        return None
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         out = Console()
-        render(report, out if out.is_terminal else Console(width=140))
+        render_report(report, out if out.is_terminal else Console(width=140))
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    report = run_and_report(parse_args(argv), run_benchmark, render)
+    if report is None:
+        return 1
     if not report["check"]["ok"]:
-        err.print("Error: the database does not hold exactly the acknowledged messages")
+        Console(stderr=True).print(
+            "Error: the database does not hold exactly the acknowledged messages"
+        )
         return 1
     return 0
 
