@@ -12,7 +12,6 @@ from sqlalchemy import Engine
 
 from chatproof.archive.blobs import BlobStore
 from chatproof.archive.keyfiles import derive_key, load_master_key
-from chatproof.archive.keystore import KeyStore
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.archive.witness import Witness
 from chatproof.archive.witness_config import witnesses_from_config
@@ -34,10 +33,6 @@ class Components:
     sealing: SealingPolicy
     pseudonyms: Pseudonymizer
     blobs: BlobStore
-
-    def keystore(self, uow: UnitOfWork) -> KeyStore:
-        """The key hierarchy inside ``uow``'s transaction."""
-        return uow.keystore
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -678,9 +678,7 @@ def retention(
         if dry_run:
             buckets = expiring(components.reader, DEFAULT_RETENTION_CLASSES, tz, now)
         else:
-            buckets = shred_expired(
-                components.writer, components.keystore, DEFAULT_RETENTION_CLASSES, tz, now
-            )
+            buckets = shred_expired(components.writer, DEFAULT_RETENTION_CLASSES, tz, now)
     rows = [
         {
             "subject": b.subject_id,

@@ -18,7 +18,7 @@ import hmac
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -649,22 +649,6 @@ class SealBatch:
         if self._pending:
             self._store._repository.add_data_keys(self._pending)
             self._pending = []
-
-
-class EnvelopeSealer:
-    """The ``Sealer`` of ``chatproof.store.personal`` over a KeyStore (archive may not import
-    store, so store adapts this). ``bucket_for`` picks the bucket new content of a subject goes
-    into; each ``seal`` is one entry with its own data key."""
-
-    def __init__(self, keys: KeyStore, bucket_for: Callable[[str], Bucket]) -> None:
-        self._keys = keys
-        self._bucket_for = bucket_for
-
-    def seal(self, subject_id: str, data: bytes) -> bytes:
-        return self._keys.seal(subject_id, self._bucket_for(subject_id), data)
-
-    def unseal(self, subject_id: str, sealed: bytes) -> bytes:
-        return self._keys.unseal(subject_id, sealed)
 
 
 def _master_cipher(master_key: bytes) -> AESGCM:

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from chatproof.archive.keystore import KeyStore
 from chatproof.archive.log import EntryDraft, append
 from chatproof.archive.retention import (
     CountedFrom,
@@ -116,7 +115,6 @@ def expiring(
 
 def shred_expired(
     uow_factory: Callable[[], UnitOfWork],
-    keystore: Callable[[UnitOfWork], KeyStore],
     classes: Mapping[str, RetentionClass],
     tz: ZoneInfo,
     now: datetime,
@@ -132,7 +130,7 @@ def shred_expired(
         with uow_factory() as uow:
             if bucket.subject_id in uow.holds.held_subjects():
                 continue
-            keystore(uow).shred(bucket.bucket_id, reason="retention period ended", by=by, at=now)
+            uow.keystore.shred(bucket.bucket_id, reason="retention period ended", by=by, at=now)
             entry = compliance_entry(
                 "retention.shredded",
                 bucket.subject_id,

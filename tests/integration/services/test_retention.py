@@ -11,30 +11,24 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chatproof.archive.errors import ContentErased
-from chatproof.archive.keystore import KeyStore
 from chatproof.archive.retention import DEFAULT_RETENTION_CLASSES, Bucket
 from chatproof.services.retention import expiring, lift_hold, place_hold, shred_expired
 from chatproof.store import NotFound, UnitOfWork
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-MASTER = bytes(range(32))
-
-
-def keystore(uow: UnitOfWork) -> KeyStore:
-    return KeyStore(uow.keys, MASTER)
 
 
 def seal(uow_factory: Callable[[], UnitOfWork], subject: str, year: int, text: bytes) -> bytes:
     with uow_factory() as uow:
-        sealed = keystore(uow).seal(subject, Bucket(subject, "business_letter", year), text)
+        sealed = uow.keystore.seal(subject, Bucket(subject, "business_letter", year), text)
         uow.commit()
     return sealed
 
 
 def unseal(uow_factory: Callable[[], UnitOfWork], subject: str, sealed: bytes) -> bytes:
     with uow_factory() as uow:
-        return keystore(uow).unseal(subject, sealed)
+        return uow.keystore.unseal(subject, sealed)
 
 
 def log_kinds(uow_factory: Callable[[], UnitOfWork]) -> list[str]:
@@ -57,7 +51,7 @@ def test_expired_buckets_go_held_and_running_ones_stay(
     }
     assert unseal(uow_factory, "anna", old) == b"Brief 2019"
 
-    done = shred_expired(uow_factory, keystore, DEFAULT_RETENTION_CLASSES, BERLIN, NOW)
+    done = shred_expired(uow_factory, DEFAULT_RETENTION_CLASSES, BERLIN, NOW)
     assert [b.subject_id for b in done] == ["anna"]
     with pytest.raises(ContentErased, match="2026-11-22"):
         unseal(uow_factory, "anna", old)
@@ -65,7 +59,7 @@ def test_expired_buckets_go_held_and_running_ones_stay(
     assert unseal(uow_factory, "cem", held) == b"Brief 2018"
 
     lift_hold(uow_factory, hold, "dpo", NOW, BERLIN)
-    again = shred_expired(uow_factory, keystore, DEFAULT_RETENTION_CLASSES, BERLIN, NOW)
+    again = shred_expired(uow_factory, DEFAULT_RETENTION_CLASSES, BERLIN, NOW)
     assert [b.subject_id for b in again] == ["cem"]
     assert log_kinds(uow_factory) == [
         "legal_hold.placed",

@@ -28,7 +28,6 @@ from chatproof.archive.keystore import (
     BucketKeyRecord,
     BucketState,
     DataKeyRecord,
-    EnvelopeSealer,
     KeyStore,
     MemoryKeyRepository,
 )
@@ -302,11 +301,17 @@ def test_new_bucket_keys_after_rotation_use_the_new_master(keys: KeyStore) -> No
     assert keys.unseal("subj-b", sealed) == b"late"
 
 
-def test_envelope_sealer_resolves_the_bucket(keys: KeyStore) -> None:
-    sealer = EnvelopeSealer(keys, lambda subject: Bucket(subject, "no_duty", 2025))
-    sealed = sealer.seal("subj-b", b"payload")
-    assert sealer.unseal("subj-b", sealed) == b"payload"
-    assert keys.bucket_of(envelope.data_key_id(sealed)).bucket == Bucket("subj-b", "no_duty", 2025)
+def test_a_batch_seals_with_one_lookup_and_writes_its_keys_on_flush(keys: KeyStore) -> None:
+    batch = keys.batch()
+    batch.prepare([Bucket("subj-b", "no_duty", 2025)])
+    sealed = batch.seal_many("subj-b", Bucket("subj-b", "no_duty", 2025), [b"one", b"two"])
+    with pytest.raises(UnknownDataKeyError):
+        keys.unseal("subj-b", sealed[0])
+    batch.flush()
+    assert [keys.unseal("subj-b", s) for s in sealed] == [b"one", b"two"]
+    assert keys.bucket_of(envelope.data_key_id(sealed[0])).bucket == Bucket(
+        "subj-b", "no_duty", 2025
+    )
     assert "5f5f" not in repr(keys)
 
 
