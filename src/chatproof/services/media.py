@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chatproof.archive.blobs import BlobStore
-from chatproof.archive.log import EntryDraft, append
-from chatproof.archive.retention import start_year_for
+from chatproof.archive.log import append
 from chatproof.domain.errors import ChatproofError
 from chatproof.services.access import record_read
 from chatproof.store import NotFound, PendingMedia, UnitOfWork
@@ -60,7 +59,15 @@ async def fetch_due_media(
                 sealed = uow.personal.seal_bytes(item.subject_id, pack(outcome), at)
                 blob = blobs.put(sealed)
                 uow.media.mark_stored(item.message_id, blob)
-                entries.append(_media_entry(uow, item, blob, at))
+                entries.append(
+                    uow.personal.entry(
+                        "media.stored",
+                        item.subject_id,
+                        at,
+                        platform_id_hash=item.platform_id_hash,
+                        blob=blob,
+                    )
+                )
             else:
                 retry = policy.retry_at(now, item.attempts)
                 uow.media.mark_failed(item.message_id, str(outcome), retry)
@@ -81,19 +88,6 @@ async def _fetch(item: PendingMedia, download: Download) -> bytes | Exception:
         return await download(item.media_id, item.sha256)
     except (ChatproofError, OSError) as exc:
         return exc
-
-
-def _media_entry(uow: UnitOfWork, item: PendingMedia, blob: str, at: datetime) -> EntryDraft:
-    sealer = uow.personal.sealer
-    return EntryDraft(
-        kind="media.stored",
-        at=at,
-        retention_class=sealer.retention_class,
-        start_year=start_year_for(at, sealer.tz),
-        subject_id=item.subject_id,
-        platform_id_hash=item.platform_id_hash,
-        attributes={"blob": blob},
-    )
 
 
 def pack(data: bytes) -> bytes:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from chatproof.archive.errors import ContentErased
 from chatproof.archive.keystore import KeyCache, KeyRepository, KeyStore
+from chatproof.archive.log import EntryDraft
 from chatproof.archive.retention import Bucket, start_year_for
 
 SYSTEM_SUBJECT = "system"
@@ -89,6 +90,29 @@ class PersonalContent:
 
     def prepare(self, items: Iterable[tuple[str, datetime]]) -> None:
         self.sealer.prepare(items)
+
+    def entry(
+        self,
+        kind: str,
+        subject_id: str,
+        at: datetime,
+        *,
+        platform_id_hash: str | None = None,
+        content: bytes | None = None,
+        **attributes: object,
+    ) -> EntryDraft:
+        """A log entry in the retention bucket that content sealed at ``at`` goes into, so the
+        entry and its ciphertext share retention class and start year."""
+        return EntryDraft(
+            kind=kind,
+            at=at,
+            retention_class=self.sealer.retention_class,
+            start_year=start_year_for(at, self.sealer.tz),
+            subject_id=subject_id,
+            platform_id_hash=platform_id_hash,
+            content=content,
+            attributes={k: v for k, v in attributes.items() if v is not None},
+        )
 
     def seal_fields(
         self, subject_id: str, values: Sequence[str | bytes | None], at: datetime

@@ -26,7 +26,6 @@ from sqlalchemy.engine import Row
 
 from chatproof.archive.log import EntryDraft
 from chatproof.archive.pseudonyms import Pseudonymizer
-from chatproof.archive.retention import start_year_for
 from chatproof.domain.delivery import DeliveryState, advance, parse_state
 from chatproof.domain.messages import (
     Direction,
@@ -118,7 +117,7 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
             body=sealed,
         )
         quarantine_id = self.conn.execute(stmt).inserted_primary_key[0]
-        return self._entry(
+        return self.personal.entry(
             "webhook.quarantined",
             SYSTEM_SUBJECT,
             received_at,
@@ -154,28 +153,6 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
             new_events,
             dup_events,
             tuple(entries),
-        )
-
-    def _entry(
-        self,
-        kind: str,
-        subject: str,
-        at: datetime,
-        *,
-        platform_id_hash: str | None = None,
-        content: bytes | None = None,
-        **attributes: object,
-    ) -> EntryDraft:
-        sealer = self.personal.sealer
-        return EntryDraft(
-            kind=kind,
-            at=at,
-            retention_class=sealer.retention_class,
-            start_year=start_year_for(at, sealer.tz),
-            subject_id=subject,
-            platform_id_hash=platform_id_hash,
-            content=content,
-            attributes={k: v for k, v in attributes.items() if v is not None},
         )
 
     def _hash_wamid(self, wamid: str) -> str:
@@ -346,7 +323,7 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         for h in sorted(inserted, key=lambda k: unique[k][1].sent_at):
             m = unique[h][1]
             entries.append(
-                self._entry(
+                self.personal.entry(
                     f"message.{m.direction.value}",
                     people[m.customer_wa_id][1],
                     m.sent_at,
@@ -461,7 +438,7 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         ):
             subject, status = about[key]
             entries.append(
-                self._entry(
+                self.personal.entry(
                     f"status.{key[1]}",
                     subject,
                     status.at,
@@ -562,7 +539,7 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         for (key,) in returned:
             subject, event = about[key]
             entries.append(
-                self._entry(
+                self.personal.entry(
                     f"event.{event.field}",
                     subject,
                     event.at or now,
