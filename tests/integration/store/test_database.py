@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 from chatproof.store import StoreError, make_engine, migrate
+from chatproof.store.database import MIGRATIONS
 from chatproof.store.tables import metadata
 
 
@@ -17,10 +20,22 @@ def test_migrations_produce_the_declared_schema(engine: Engine) -> None:
     assert diff == []
 
 
+def test_migrations_form_one_line_of_history() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+    assert len(script.get_heads()) == 1
+    revisions = [r.revision for r in script.walk_revisions()]
+    assert revisions == sorted(revisions, reverse=True)
+
+
 def test_migrating_twice_changes_nothing(engine: Engine) -> None:
     migrate(engine)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == head
 
 
 def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path) -> None:
