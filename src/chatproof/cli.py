@@ -11,15 +11,22 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
+from chatproof.commands.common import (
+    DataDir,
+    JsonFlag,
+    actor,
+    components_for,
+    fails_cleanly,
+    output,
+    settings_for,
+    stderr,
+)
 from chatproof.config import Settings, load_settings, resolve_data_dir
 from chatproof.domain.errors import ChatproofError
 from chatproof.domain.phone import mask_phone
@@ -30,47 +37,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Data directory [env: CHATPROOF_DATA_DIR; default: ./chatproof-data]",
-        show_default=False,
-    ),
-]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def fails_cleanly(func: F) -> F:
-    """Turn chatproof's errors into ``Error: …`` and exit code 1, never a traceback."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ChatproofError as exc:
-            typer.echo(f"Error: {exc}", err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _settings(data_dir: Path | None) -> Settings:
-    return load_settings(resolve_data_dir(data_dir, os.environ))
-
-
-@contextmanager
-def _components(data_dir: Path | None) -> Iterator[Any]:
-    from chatproof.bootstrap import build
-
-    components = build(_settings(data_dir))
-    try:
-        yield components
-    finally:
-        components.close()
 
 
 @app.command()
@@ -84,7 +50,7 @@ def init(data_dir: DataDir = None) -> None:
 
     target = resolve_data_dir(data_dir, os.environ)
     config = initialise(target)
-    with _components(target):
+    with components_for(target):
         pass
     typer.echo(f"Created {config}")
     typer.echo(f"Keys in {target / 'keys'} (owner-only). Database migrated.")
@@ -111,7 +77,7 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     components = build(settings)
     application = create_app(components)
     # Everything loaded so far lives as long as the process: frozen, full collections skip it,
@@ -147,15 +113,15 @@ def emulator(
 
     from chatproof.emulator import create_app
 
-    settings = _settings(data_dir)
+    settings = settings_for(data_dir)
     port = port or settings.emulator.port
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    uvicorn_app = create_app(_emulator_settings(settings, host, port, webhook_url))
+    uvicorn_app = create_app(_emulatorsettings_for(settings, host, port, webhook_url))
     uvicorn.run(uvicorn_app, host=host, port=port, log_level="warning")
 
 
-def _emulator_settings(settings: Settings, host: str, port: int, webhook_url: str | None) -> Any:
+def _emulatorsettings_for(settings: Settings, host: str, port: int, webhook_url: str | None) -> Any:
     """The emulator speaking with this data directory's secrets, so that chatproof's client
     and webhook check accept it."""
     from chatproof.emulator import EmulatorSettings
@@ -195,9 +161,9 @@ def conversations(
     """
     from chatproof.services.conversations import list_conversations
 
-    with _components(data_dir) as components:
+    with components_for(data_dir) as components:
         page = list_conversations(
-            components.writer, _actor(), datetime.now(UTC), limit=limit, status=status
+            components.writer, actor(), datetime.now(UTC), limit=limit, status=status
         )
     rows = [
         {
@@ -211,7 +177,7 @@ def conversations(
         }
         for c in page.items
     ]
-    _output(rows, as_json)
+    output(rows, as_json)
 
 
 @app.command()
@@ -228,9 +194,9 @@ def messages(
     """
     from chatproof.services.conversations import read_messages
 
-    with _components(data_dir) as components:
+    with components_for(data_dir) as components:
         _, page = read_messages(
-            components.writer, _actor(), datetime.now(UTC), conversation_id, limit=limit
+            components.writer, actor(), datetime.now(UTC), conversation_id, limit=limit
         )
     rows = [
         {
@@ -243,7 +209,7 @@ def messages(
         }
         for m in reversed(page.items)
     ]
-    _output(rows, as_json)
+    output(rows, as_json)
 
 
 @app.command()
@@ -363,7 +329,7 @@ def proof(
     from chatproof.archive.keyfiles import load_signing_key
     from chatproof.services.archive import inclusion_document, resolve_entry
 
-    with _components(data_dir) as components:
+    with components_for(data_dir) as components:
         key = load_signing_key(components.settings.signing_key_path)
         index = resolve_entry(components.reader, entry, components.pseudonyms)
         document = inclusion_document(components.writer, index, key, datetime.now(UTC))
@@ -391,7 +357,7 @@ def consistency(
     """
     from chatproof.services.archive import consistency_document
 
-    with _components(data_dir) as components:
+    with components_for(data_dir) as components:
         document = consistency_document(components.reader, old_size, new_size)
     if as_json:
         typer.echo(json.dumps(document, indent=2))
@@ -443,7 +409,7 @@ def verify(data_dir: DataDir = None) -> None:
     from chatproof.services.archive import verify as verify_archive
     from chatproof.services.archive import witnessed_roots
 
-    with _components(data_dir) as components, Progress(transient=True, console=_stderr()) as bar:
+    with components_for(data_dir) as components, Progress(transient=True, console=stderr()) as bar:
         key = load_signing_key(components.settings.signing_key_path)
         witnesses = components.witnesses()
         held = asyncio.run(witnessed_roots(components.reader, witnesses))
@@ -475,7 +441,7 @@ def sign_head_command(data_dir: DataDir = None) -> None:
     from chatproof.archive.keyfiles import load_signing_key
     from chatproof.services.archive import publish_head, sign_head
 
-    with _components(data_dir) as components:
+    with components_for(data_dir) as components:
         key = load_signing_key(components.settings.signing_key_path)
         sth = sign_head(components.writer, key, datetime.now(UTC))
         if sth is None:
@@ -507,8 +473,8 @@ def backup_command(
 
     from chatproof.store import backup
 
-    settings = _settings(data_dir)
-    with Progress(transient=True, console=_stderr()) as bar:
+    settings = settings_for(data_dir)
+    with Progress(transient=True, console=stderr()) as bar:
         task = bar.add_task("backing up", total=None)
         manifest = backup(
             settings,
@@ -547,12 +513,6 @@ def restore_command(
     verify(data_dir=target)
 
 
-def _stderr() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True)
-
-
 hold_app = typer.Typer(help="Legal holds: no shredding of a data subject while one is in place.")
 app.add_typer(hold_app, name="hold")
 
@@ -575,10 +535,10 @@ def hold_place(
     """
     from chatproof.services.retention import place_hold
 
-    with _components(data_dir) as components:
+    with components_for(data_dir) as components:
         subject = _subject_of(components, conversation_id)
         hold_id = place_hold(
-            components.writer, subject, reason, _actor(), datetime.now(UTC), components.timezone
+            components.writer, subject, reason, actor(), datetime.now(UTC), components.timezone
         )
     typer.echo(f"Legal hold {hold_id} placed.")
 
@@ -595,8 +555,8 @@ def hold_lift(
     """
     from chatproof.services.retention import lift_hold
 
-    with _components(data_dir) as components:
-        lift_hold(components.writer, hold_id, _actor(), datetime.now(UTC), components.timezone)
+    with components_for(data_dir) as components:
+        lift_hold(components.writer, hold_id, actor(), datetime.now(UTC), components.timezone)
     typer.echo(f"Legal hold {hold_id} lifted.")
 
 
@@ -611,7 +571,7 @@ def hold_list(
 
     Example: chatproof hold list --all
     """
-    with _components(data_dir) as components, components.reader() as uow:
+    with components_for(data_dir) as components, components.reader() as uow:
         holds = uow.holds.list(include_lifted=include_lifted)
     rows = [
         {
@@ -623,7 +583,7 @@ def hold_list(
         }
         for h in holds
     ]
-    _output(rows, as_json)
+    output(rows, as_json)
 
 
 @app.command()
@@ -640,7 +600,7 @@ def shred(
     """
     from chatproof.services.erasure import shred_subject
 
-    with _components(data_dir) as components:
+    with components_for(data_dir) as components:
         subject = _subject_of(components, conversation_id)
         if not yes and not typer.confirm(
             f"Destroy the keys of data subject {subject}? This cannot be undone", err=True
@@ -650,7 +610,7 @@ def shred(
             components.writer,
             subject,
             reason=reason,
-            by=_actor(),
+            by=actor(),
             now=datetime.now(UTC),
             tz=components.timezone,
             scrub=components.scrub,
@@ -673,7 +633,7 @@ def retention(
     from chatproof.services.retention import expiring, shred_expired
 
     now = datetime.now(UTC)
-    with _components(data_dir) as components:
+    with components_for(data_dir) as components:
         tz = components.timezone
         if dry_run:
             buckets = expiring(components.reader, DEFAULT_RETENTION_CLASSES, tz, now)
@@ -689,7 +649,7 @@ def retention(
         }
         for b in buckets
     ]
-    _output(rows, as_json)
+    output(rows, as_json)
 
 
 quarantine_app = typer.Typer(help="Signed webhook bodies chatproof could not understand.")
@@ -709,7 +669,7 @@ def quarantine_list(
     """
     from chatproof.services.quarantine import list_quarantine
 
-    with _components(data_dir) as components:
+    with components_for(data_dir) as components:
         found = list_quarantine(components.reader, include_resolved=include_resolved)
     rows = [
         {
@@ -722,7 +682,7 @@ def quarantine_list(
         }
         for q in found
     ]
-    _output(rows, as_json)
+    output(rows, as_json)
 
 
 @quarantine_app.command("resolve")
@@ -737,29 +697,9 @@ def quarantine_resolve(
     """
     from chatproof.services.quarantine import resolve
 
-    with _components(data_dir) as components:
-        resolve(components.writer, quarantine_id, _actor(), datetime.now(UTC))
+    with components_for(data_dir) as components:
+        resolve(components.writer, quarantine_id, actor(), datetime.now(UTC))
     typer.echo(f"Resolved quarantine entry {quarantine_id}.")
-
-
-def _actor() -> str:
-    return f"cli:{os.environ.get('USER', 'unknown')}"
-
-
-def _output(rows: list[dict[str, Any]], as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    if not rows:
-        typer.echo("(none)")
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(*rows[0].keys())
-    for row in rows:
-        table.add_row(*(str(v) for v in row.values()))
-    Console().print(table)
 
 
 def main() -> None:
