@@ -15,13 +15,9 @@ bucket: a fresh bucket key row with the next number, which the next erasure or e
 from __future__ import annotations
 
 import hmac
-import threading
-from abc import ABC, abstractmethod
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from enum import StrEnum
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -35,292 +31,36 @@ from chatproof.archive.errors import (
     SubjectMismatchError,
     UnknownDataKeyError,
 )
+from chatproof.archive.key_cache import DEFAULT_CACHE_SIZE, KeyCache
+from chatproof.archive.key_records import (
+    BucketKeyRecord,
+    BucketState,
+    DataKeyRecord,
+    RotationResult,
+    wrapped_key_of,
+)
+from chatproof.archive.key_repository import KeyRepository, MemoryKeyRepository
 from chatproof.archive.keyfiles import MASTER_KEY_BYTES, derive_key
 from chatproof.archive.retention import Bucket
 
-DEFAULT_CACHE_SIZE = 4096
+__all__ = [
+    "DEFAULT_CACHE_SIZE",
+    "DEFAULT_ROTATION_BATCH",
+    "MASTER_WRAP_PURPOSE",
+    "BucketKeyRecord",
+    "BucketState",
+    "DataKeyRecord",
+    "KeyCache",
+    "KeyRepository",
+    "KeyStore",
+    "MemoryKeyRepository",
+    "RotationResult",
+    "SealBatch",
+]
+
 DEFAULT_ROTATION_BATCH = 500
 MASTER_WRAP_PURPOSE = "bucket-key-wrap"
 _CREATE_ATTEMPTS = 3
-
-
-class BucketState(StrEnum):
-    ACTIVE = "active"
-    SHREDDED = "shredded"
-
-
-@dataclass(frozen=True)
-class BucketKeyRecord:
-    """One generation of one bucket's key, as stored: wrapped, or destroyed with the reason."""
-
-    bucket_id: str
-    generation: int
-    subject_id: str
-    retention_class: str
-    start_year: int
-    wrapped_key: bytes | None
-    master_version: int
-    shredded_at: datetime | None = None
-    shred_reason: str | None = None
-    shredded_by: str | None = None
-
-    def __post_init__(self) -> None:
-        if (self.wrapped_key is None) != (self.shredded_at is not None):
-            raise ValueError(f"{self.name}: a row has a wrapped key or a shredding date, not both")
-
-    @property
-    def state(self) -> BucketState:
-        return BucketState.ACTIVE if self.shredded_at is None else BucketState.SHREDDED
-
-    @property
-    def bucket(self) -> Bucket:
-        return Bucket(self.subject_id, self.retention_class, self.start_year)
-
-    @property
-    def name(self) -> str:
-        return f"bucket key {self.bucket_id}#{self.generation}"
-
-
-@dataclass(frozen=True)
-class DataKeyRecord:
-    key_id: bytes
-    bucket_id: str
-    generation: int
-    wrapped_key: bytes
-
-
-@dataclass(frozen=True)
-class RotationResult:
-    rewrapped: int
-    skipped: int
-    """Rows that changed while being re-wrapped (shredded, or re-wrapped by another run)."""
-
-
-class KeyRepository(ABC):
-    """Storage port for wrapped keys. It never sees a raw key.
-
-    Implementations:
-    - MUST keep every row, shredded ones included, and MUST NOT replace an existing bucket key
-      or data key row except through ``shred_bucket_key``, ``move_data_key`` and
-      ``rewrap_bucket_key``.
-    - MUST, when shredding, destroy the wrapped key bytes in place (no copy kept in this
-      repository, no history table) and keep the row with when, why and by whom.
-    - MUST make ``add_data_keys``, ``move_data_key`` and ``rewrap_bucket_key`` atomic with their
-      checks of the bucket row, so a key is never written under, or moved out of, a bucket key
-      that was shredded meanwhile.
-    """
-
-    @abstractmethod
-    def latest_bucket_key(self, bucket_id: str) -> BucketKeyRecord | None:
-        """The bucket's row with the highest generation, shredded or not."""
-
-    @abstractmethod
-    def bucket_key(self, bucket_id: str, generation: int) -> BucketKeyRecord | None: ...
-
-    @abstractmethod
-    def add_bucket_key(self, record: BucketKeyRecord) -> BucketKeyRecord:
-        """Insert ``record`` unless a row with its bucket id and generation exists; return the
-        stored row. Two writers racing to create the same generation MUST both get the winner."""
-
-    def latest_bucket_keys(self, bucket_ids: Sequence[str]) -> dict[str, BucketKeyRecord]:
-        """``latest_bucket_key`` for many buckets; absent ones are left out. Implementations
-        SHOULD answer in one round trip."""
-        found = {b: self.latest_bucket_key(b) for b in bucket_ids}
-        return {b: r for b, r in found.items() if r is not None}
-
-    def add_bucket_keys(self, records: Sequence[BucketKeyRecord]) -> list[BucketKeyRecord]:
-        """``add_bucket_key`` for many records, in order. Implementations SHOULD answer in
-        one round trip."""
-        return [self.add_bucket_key(r) for r in records]
-
-    @abstractmethod
-    def bucket_keys_of_subject(self, subject_id: str) -> list[BucketKeyRecord]:
-        """Every generation of every bucket of one data subject, ordered by bucket and
-        generation."""
-
-    @abstractmethod
-    def active_bucket_keys(
-        self, retention_class: str, start_year_through: int, limit: int
-    ) -> list[BucketKeyRecord]:
-        """Active rows of one class with ``start_year <= start_year_through`` (for expiry)."""
-
-    @abstractmethod
-    def shred_bucket_key(
-        self, bucket_id: str, generation: int, *, at: datetime, reason: str, by: str
-    ) -> BucketKeyRecord:
-        """Destroy the wrapped key and record the shredding. Shredding a shredded row MUST
-        change nothing and return it. Raises KeyError for an unknown row."""
-
-    @abstractmethod
-    def add_data_keys(self, records: Sequence[DataKeyRecord]) -> None:
-        """Insert new data keys. MUST refuse (KeyError) a key id that exists and MUST refuse
-        (ContentErased) a bucket key row that is shredded, inserting none of ``records``."""
-
-    @abstractmethod
-    def data_key(self, key_id: bytes) -> DataKeyRecord | None: ...
-
-    @abstractmethod
-    def move_data_key(self, moved: DataKeyRecord, *, from_bucket: tuple[str, int]) -> bool:
-        """Replace the data key row with ``moved`` (its new bucket, generation and wrapping)
-        only if it is still under ``from_bucket`` and both bucket key rows are active; return
-        whether it did. The old wrapping MUST NOT survive anywhere in this repository."""
-
-    @abstractmethod
-    def bucket_keys_to_rewrap(self, master_version: int, limit: int) -> list[BucketKeyRecord]:
-        """Active rows wrapped under any master key version but ``master_version``."""
-
-    @abstractmethod
-    def rewrap_bucket_key(
-        self, rewrapped: BucketKeyRecord, *, expected_master_version: int
-    ) -> bool:
-        """Replace the wrapped key and master version of the row only if it is active and
-        still at ``expected_master_version``; return whether it did."""
-
-    @abstractmethod
-    def master_versions_in_use(self) -> dict[int, int]:
-        """Number of active bucket key rows per master key version; an old master key may be
-        destroyed once its version is absent."""
-
-
-class MemoryKeyRepository(KeyRepository):
-    """The repository in dictionaries, for tests and tools."""
-
-    def __init__(self) -> None:
-        self.bucket_rows: dict[tuple[str, int], BucketKeyRecord] = {}
-        self.data_rows: dict[bytes, DataKeyRecord] = {}
-        self._latest: dict[str, int] = {}
-
-    def latest_bucket_key(self, bucket_id: str) -> BucketKeyRecord | None:
-        generation = self._latest.get(bucket_id)
-        return None if generation is None else self.bucket_rows[bucket_id, generation]
-
-    def bucket_key(self, bucket_id: str, generation: int) -> BucketKeyRecord | None:
-        return self.bucket_rows.get((bucket_id, generation))
-
-    def add_bucket_key(self, record: BucketKeyRecord) -> BucketKeyRecord:
-        stored = self.bucket_rows.setdefault((record.bucket_id, record.generation), record)
-        latest = self._latest.get(record.bucket_id, -1)
-        self._latest[record.bucket_id] = max(latest, record.generation)
-        return stored
-
-    def bucket_keys_of_subject(self, subject_id: str) -> list[BucketKeyRecord]:
-        rows = (r for r in self.bucket_rows.values() if r.subject_id == subject_id)
-        return sorted(rows, key=lambda r: (r.bucket_id, r.generation))
-
-    def active_bucket_keys(
-        self, retention_class: str, start_year_through: int, limit: int
-    ) -> list[BucketKeyRecord]:
-        rows = [
-            r
-            for r in self.bucket_rows.values()
-            if r.state is BucketState.ACTIVE
-            and r.retention_class == retention_class
-            and r.start_year <= start_year_through
-        ]
-        return sorted(rows, key=lambda r: (r.bucket_id, r.generation))[:limit]
-
-    def shred_bucket_key(
-        self, bucket_id: str, generation: int, *, at: datetime, reason: str, by: str
-    ) -> BucketKeyRecord:
-        row = self.bucket_rows[bucket_id, generation]
-        if row.state is BucketState.ACTIVE:
-            row = replace(
-                row, wrapped_key=None, shredded_at=at, shred_reason=reason, shredded_by=by
-            )
-            self.bucket_rows[bucket_id, generation] = row
-        return row
-
-    def add_data_keys(self, records: Sequence[DataKeyRecord]) -> None:
-        for record in records:
-            if record.key_id in self.data_rows:
-                raise KeyError(f"data key {record.key_id.hex()} exists")
-            self._require_active(record.bucket_id, record.generation)
-        self.data_rows.update((r.key_id, r) for r in records)
-
-    def data_key(self, key_id: bytes) -> DataKeyRecord | None:
-        return self.data_rows.get(key_id)
-
-    def move_data_key(self, moved: DataKeyRecord, *, from_bucket: tuple[str, int]) -> bool:
-        current = self.data_rows.get(moved.key_id)
-        if current is None or (current.bucket_id, current.generation) != from_bucket:
-            return False
-        if not all(
-            self._is_active(b, g) for b, g in (from_bucket, (moved.bucket_id, moved.generation))
-        ):
-            return False
-        self.data_rows[moved.key_id] = moved
-        return True
-
-    def bucket_keys_to_rewrap(self, master_version: int, limit: int) -> list[BucketKeyRecord]:
-        rows = [
-            r
-            for r in self.bucket_rows.values()
-            if r.state is BucketState.ACTIVE and r.master_version != master_version
-        ]
-        return sorted(rows, key=lambda r: (r.bucket_id, r.generation))[:limit]
-
-    def rewrap_bucket_key(
-        self, rewrapped: BucketKeyRecord, *, expected_master_version: int
-    ) -> bool:
-        key = (rewrapped.bucket_id, rewrapped.generation)
-        row = self.bucket_rows.get(key)
-        if row is None or row.state is not BucketState.ACTIVE:
-            return False
-        if row.master_version != expected_master_version:
-            return False
-        self.bucket_rows[key] = replace(
-            row, wrapped_key=rewrapped.wrapped_key, master_version=rewrapped.master_version
-        )
-        return True
-
-    def master_versions_in_use(self) -> dict[int, int]:
-        counts: dict[int, int] = {}
-        for row in self.bucket_rows.values():
-            if row.state is BucketState.ACTIVE:
-                counts[row.master_version] = counts.get(row.master_version, 0) + 1
-        return counts
-
-    def _is_active(self, bucket_id: str, generation: int) -> bool:
-        row = self.bucket_rows.get((bucket_id, generation))
-        return row is not None and row.state is BucketState.ACTIVE
-
-    def _require_active(self, bucket_id: str, generation: int) -> None:
-        row = self.bucket_rows[bucket_id, generation]
-        _wrapped_key_of(row)
-
-
-class KeyCache:
-    """Bounded LRU of unwrapped bucket keys, keyed by (bucket id, generation). One cache may
-    serve the short-lived KeyStores of many transactions.
-
-    An entry is served only for the exact wrapped bytes it was unwrapped from: a key created in
-    a transaction that rolled back, while another process stored a different key for the same
-    generation, must never be used to wrap data keys.
-    """
-
-    def __init__(self, size: int = DEFAULT_CACHE_SIZE) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[str, int], tuple[bytes, AESGCM]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, int], wrapped: bytes) -> AESGCM | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is None or found[0] != wrapped:
-                return None
-            self._items.move_to_end(key)
-            return found[1]
-
-    def put(self, key: tuple[str, int], wrapped: bytes, value: AESGCM) -> None:
-        with self._lock:
-            self._items[key] = (wrapped, value)
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def drop(self, key: tuple[str, int]) -> None:
-        with self._lock:
-            self._items.pop(key, None)
 
 
 class KeyStore:
@@ -520,7 +260,7 @@ class KeyStore:
     def _require_active(self, row: BucketKeyRecord) -> None:
         if row.shredded_at is not None:
             self._cache.drop((row.bucket_id, row.generation))
-        _wrapped_key_of(row)
+        wrapped_key_of(row)
 
     def _unwrap_data_key(self, data_row: DataKeyRecord, bucket_row: BucketKeyRecord) -> bytes:
         aad = envelope.data_key_aad(data_row.key_id, data_row.bucket_id, data_row.generation)
@@ -536,28 +276,32 @@ class KeyStore:
             row = self._repository.latest_bucket_key(bucket.bucket_id)
             if row is not None and row.state is BucketState.ACTIVE:
                 return row, self._bucket_cipher(row)
-            generation = 0 if row is None else row.generation + 1
-            key = envelope.new_key()
-            mine = BucketKeyRecord(
-                bucket_id=bucket.bucket_id,
-                generation=generation,
-                subject_id=bucket.subject_id,
-                retention_class=bucket.retention_class,
-                start_year=bucket.start_year,
-                wrapped_key=self._wrap_bucket_key(key, bucket.bucket_id, generation),
-                master_version=self._version,
-            )
+            mine, key = self._new_bucket_key(bucket, 0 if row is None else row.generation + 1)
             stored = self._repository.add_bucket_key(mine)
             if stored == mine:
                 cipher = envelope.cipher(key)
-                self._cache.put((bucket.bucket_id, generation), _wrapped_key_of(mine), cipher)
+                self._cache.put((mine.bucket_id, mine.generation), wrapped_key_of(mine), cipher)
                 return stored, cipher
         raise KeyIntegrityError(
             f"bucket {bucket.bucket_id}", "was shredded under every attempt to create a key"
         )
 
+    def _new_bucket_key(self, bucket: Bucket, generation: int) -> tuple[BucketKeyRecord, bytes]:
+        """A fresh key for one generation of ``bucket``: the row to store and the raw key."""
+        key = envelope.new_key()
+        record = BucketKeyRecord(
+            bucket_id=bucket.bucket_id,
+            generation=generation,
+            subject_id=bucket.subject_id,
+            retention_class=bucket.retention_class,
+            start_year=bucket.start_year,
+            wrapped_key=self._wrap_bucket_key(key, bucket.bucket_id, generation),
+            master_version=self._version,
+        )
+        return record, key
+
     def _bucket_cipher(self, row: BucketKeyRecord) -> AESGCM:
-        slot, wrapped = (row.bucket_id, row.generation), _wrapped_key_of(row)
+        slot, wrapped = (row.bucket_id, row.generation), wrapped_key_of(row)
         cached = self._cache.get(slot, wrapped)
         if cached is None:
             cached = envelope.cipher(self._unwrap_bucket_key(row))
@@ -565,7 +309,7 @@ class KeyStore:
         return cached
 
     def _unwrap_bucket_key(self, row: BucketKeyRecord) -> bytes:
-        wrapped = _wrapped_key_of(row)
+        wrapped = wrapped_key_of(row)
         master = self._masters.get(row.master_version)
         if master is None:
             raise MasterKeyError(
@@ -604,23 +348,12 @@ class SealBatch:
             if row is not None and row.state is BucketState.ACTIVE:
                 self._buckets[bucket_id] = (row, store._bucket_cipher(row))
                 continue
-            generation = 0 if row is None else row.generation + 1
-            key = envelope.new_key()
-            record = BucketKeyRecord(
-                bucket_id=bucket_id,
-                generation=generation,
-                subject_id=bucket.subject_id,
-                retention_class=bucket.retention_class,
-                start_year=bucket.start_year,
-                wrapped_key=store._wrap_bucket_key(key, bucket_id, generation),
-                master_version=store._version,
-            )
-            fresh.append((record, key))
+            fresh.append(store._new_bucket_key(bucket, 0 if row is None else row.generation + 1))
         stored = store._repository.add_bucket_keys([record for record, _ in fresh])
         for (mine, key), row in zip(fresh, stored, strict=True):
             if row == mine:
                 cipher = envelope.cipher(key)
-                store._cache.put((row.bucket_id, row.generation), _wrapped_key_of(row), cipher)
+                store._cache.put((row.bucket_id, row.generation), wrapped_key_of(row), cipher)
                 self._buckets[row.bucket_id] = (row, cipher)
             else:
                 self._buckets[row.bucket_id] = (row, store._bucket_cipher(row))
@@ -655,10 +388,3 @@ def _master_cipher(master_key: bytes) -> AESGCM:
     if len(master_key) != MASTER_KEY_BYTES:
         raise MasterKeyError(f"a master key has {MASTER_KEY_BYTES} bytes, not {len(master_key)}")
     return envelope.cipher(derive_key(master_key, MASTER_WRAP_PURPOSE))
-
-
-def _wrapped_key_of(row: BucketKeyRecord) -> bytes:
-    """The row's wrapped key. Raises ContentErased if the row is shredded."""
-    if row.shredded_at is not None or row.wrapped_key is None:
-        raise ContentErased(row.shredded_at or datetime.min, row.bucket_id)
-    return row.wrapped_key
