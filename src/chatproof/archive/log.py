@@ -134,7 +134,12 @@ def envelope(index: int, draft: EntryDraft) -> dict[str, Any]:
 
 
 def encode_leaf(index: int, draft: EntryDraft) -> bytes:
-    return canonical_json(envelope(index, draft))
+    # Only the attributes can hold what JCS would write differently; the rest of the envelope
+    # is typed by ``EntryDraft``, and checking it on every append cost as much as encoding.
+    _refuse_floats(draft.attributes)
+    if index > _JCS_INT:
+        raise ArchiveError("log envelopes hold no integers beyond ±2^53")
+    return _JCS.encode(envelope(index, draft)).encode()
 
 
 _JCS_INT = 2**53 - 1
@@ -149,9 +154,10 @@ def canonical_json(document: Mapping[str, Any]) -> bytes:
     differs, are refused.
     """
     _refuse_floats(document)
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode()
+    return _JCS.encode(document).encode()
+
+
+_JCS = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _refuse_floats(value: object) -> None:

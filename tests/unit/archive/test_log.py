@@ -65,3 +65,38 @@ def test_an_envelope_names_what_the_archive_promises() -> None:
 def test_values_whose_jcs_form_would_differ_are_refused(document: dict, match: str) -> None:
     with pytest.raises(ArchiveError, match=match):
         canonical_json(document)
+
+
+@given(
+    st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), values, max_size=6),
+    st.integers(0, 2**53 - 1),
+    text,
+)
+def test_a_leaf_is_the_jcs_of_its_envelope_whatever_the_attributes(
+    attributes: dict, index: int, kind: str
+) -> None:
+    draft = EntryDraft(
+        kind=kind,
+        at=datetime(2026, 1, 2, tzinfo=UTC),
+        retention_class="business_letter",
+        start_year=2026,
+        attributes=attributes,
+    )
+    assert encode_leaf(index, draft) == rfc8785.dumps(envelope(index, draft))
+
+
+@pytest.mark.parametrize(
+    ("attributes", "index", "match"),
+    [
+        ({"amount": 1.5}, 0, "floating-point"),
+        ({"nested": [{"big": 2**60}]}, 0, "2\\^53"),
+        ({"schlüssel": 1}, 0, "ASCII"),
+        ({}, 2**53, "2\\^53"),
+    ],
+)
+def test_entries_whose_jcs_form_would_differ_are_refused(
+    attributes: dict, index: int, match: str
+) -> None:
+    draft = EntryDraft("x", datetime(2026, 1, 2, tzinfo=UTC), "c", 2026, attributes=attributes)
+    with pytest.raises(ArchiveError, match=match):
+        encode_leaf(index, draft)
