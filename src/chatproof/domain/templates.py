@@ -1,0 +1,124 @@
+"""The business's approved templates, and the check a template send passes before it
+reaches the platform: the right template, approved, with exactly the parameters it takes.
+
+A wrong parameter count would come back as 132000 after the gate had already archived a
+decision; checking here turns it into a clear error naming the field (invariant 6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatproof.domain.errors import DomainError
+from chatproof.domain.policy import TemplateCategory
+
+MAX_PARAMETER = 1024
+
+
+class TemplateProblem(DomainError):
+    """A template or its parameters are wrong; ``field`` names what."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateSpec:
+    name: str
+    language: str
+    category: TemplateCategory
+    approved: bool = True
+    body_params: int = 0
+    header_params: int = 0
+    text: str = ""
+    """The body as approved, with ``{{1}}`` … placeholders (for the archive and previews)."""
+    buttons: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], where: str) -> TemplateSpec:
+        """Build from one configured ``[[templates.template]]`` table.
+
+        Raises:
+            TemplateProblem: naming ``where`` and the key.
+        """
+        name, language = data.get("name"), data.get("language")
+        if not isinstance(name, str) or not name:
+            raise TemplateProblem(f"{where}.name", "is required")
+        if not isinstance(language, str) or not language:
+            raise TemplateProblem(f"{where}.language", "is required")
+        try:
+            category = TemplateCategory(str(data.get("category", "")).lower())
+        except ValueError:
+            raise TemplateProblem(
+                f"{where}.category", "must be marketing, utility or authentication"
+            ) from None
+        counts = {}
+        for key in ("body_params", "header_params"):
+            value = data.get(key, 0)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise TemplateProblem(f"{where}.{key}", "must be a non-negative integer")
+            counts[key] = value
+        status = str(data.get("status", "approved")).lower()
+        buttons = data.get("buttons", ())
+        if not isinstance(buttons, list | tuple) or not all(isinstance(b, str) for b in buttons):
+            raise TemplateProblem(f"{where}.buttons", "must be a list of button texts")
+        return cls(
+            name=name,
+            language=language,
+            category=category,
+            approved=status == "approved",
+            text=str(data.get("text", "")),
+            buttons=tuple(buttons),
+            **counts,
+        )
+
+
+class TemplateCatalogue:
+    """Templates by (name, language)."""
+
+    def __init__(self, templates: Iterable[TemplateSpec] = ()) -> None:
+        self._by_key = {(t.name, t.language): t for t in templates}
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def all(self) -> list[TemplateSpec]:
+        return sorted(self._by_key.values(), key=lambda t: (t.name, t.language))
+
+    def get(self, name: str, language: str) -> TemplateSpec:
+        """Raises: TemplateProblem naming ``template`` when there is no such template."""
+        found = self._by_key.get((name, language))
+        if found is None:
+            languages = sorted(lang for n, lang in self._by_key if n == name)
+            hint = f" (languages: {', '.join(languages)})" if languages else ""
+            raise TemplateProblem("template", f"no template {name!r} in {language!r}{hint}")
+        return found
+
+
+def check_parameters(spec: TemplateSpec, body: Sequence[str], header: Sequence[str] = ()) -> None:
+    """Raises: TemplateProblem naming ``body_params``/``header_params`` (and the index)."""
+    for key, given, wanted in (
+        ("body_params", body, spec.body_params),
+        ("header_params", header, spec.header_params),
+    ):
+        if len(given) != wanted:
+            raise TemplateProblem(
+                key, f"template {spec.name!r} takes {wanted} parameter(s), got {len(given)}"
+            )
+        for index, value in enumerate(given):
+            if not isinstance(value, str) or not value.strip():
+                raise TemplateProblem(f"{key}[{index}]", "must be non-empty text")
+            if len(value) > MAX_PARAMETER or ("\n" in value and key == "header_params"):
+                raise TemplateProblem(f"{key}[{index}]", "is too long or has a line break")
+
+
+def render_preview(spec: TemplateSpec, body: Sequence[str]) -> str:
+    """The body text as the customer will see it (for the archive and the agent)."""
+    text = spec.text or spec.name
+    for index, value in enumerate(body, start=1):
+        text = text.replace("{{" + str(index) + "}}", value)
+    return text
