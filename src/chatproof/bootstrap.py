@@ -3,8 +3,8 @@ the CLI both start here (STYLE 3)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,11 @@ from sqlalchemy import Engine
 from chatproof.archive.blobs import BlobStore
 from chatproof.archive.keyfiles import derive_key, load_master_key
 from chatproof.archive.pseudonyms import Pseudonymizer
+from chatproof.archive.retention import (
+    DEFAULT_RETENTION_CLASSES,
+    RetentionClass,
+    retention_classes,
+)
 from chatproof.archive.witness import Witness
 from chatproof.archive.witness_config import witnesses_from_config
 from chatproof.config import Settings
@@ -33,6 +38,9 @@ class Components:
     sealing: SealingPolicy
     pseudonyms: Pseudonymizer
     blobs: BlobStore
+    retention_classes: Mapping[str, RetentionClass] = field(
+        default_factory=lambda: dict(DEFAULT_RETENTION_CLASSES)
+    )
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -65,7 +73,12 @@ def build(settings: Settings, *, run_migrations: bool = True) -> Components:
     """Raises:
     ArchiveError: the data directory has no keys (``chatproof init`` was not run).
     StoreError: the database URL is not usable.
+    RetentionConfigError: an ``[archive.retention]`` class is invalid, or the default class
+        is not one of them.
     """
+    classes = retention_classes(
+        settings.archive.retention, settings.archive.default_retention_class
+    )
     master = load_master_key(settings.keys_dir)
     engine = make_engine(settings.database_url)
     if run_migrations:
@@ -80,4 +93,5 @@ def build(settings: Settings, *, run_migrations: bool = True) -> Components:
         ),
         pseudonyms=Pseudonymizer(derive_key(master, "pseudonyms")),
         blobs=BlobStore(settings.media_dir),
+        retention_classes=classes,
     )

@@ -629,16 +629,15 @@ def retention(
 
     Example: chatproof retention --dry-run
     """
-    from chatproof.archive.retention import DEFAULT_RETENTION_CLASSES
     from chatproof.services.retention import expiring, shred_expired
 
     now = datetime.now(UTC)
     with components_for(data_dir) as components:
-        tz = components.timezone
+        tz, classes = components.timezone, components.retention_classes
         if dry_run:
-            buckets = expiring(components.reader, DEFAULT_RETENTION_CLASSES, tz, now)
+            buckets = expiring(components.reader, classes, tz, now)
         else:
-            buckets = shred_expired(components.writer, DEFAULT_RETENTION_CLASSES, tz, now)
+            buckets = shred_expired(components.writer, classes, tz, now)
     rows = [
         {
             "subject": b.subject_id,

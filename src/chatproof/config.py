@@ -68,6 +68,8 @@ class ArchiveSettings:
     timezone: str = "Europe/Berlin"
     default_retention_class: str = "business_letter"
     witness: tuple[dict[str, Any], ...] = ()
+    retention: dict[str, Any] = field(default_factory=dict)
+    """``[archive.retention.<class>]`` tables: periods and legal bases beside the defaults."""
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ def _section(name: str, cls: type, values: Any, environ: Mapping[str, str]) -> A
     merged: dict[str, Any] = {}
     for key, f in known.items():
         env_name = f"CHATPROOF_{name}_{key}".upper()
-        default = f.default
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
         if env_name in environ:
             merged[key] = _coerce(environ[env_name], default, env_name)
         elif key in values:

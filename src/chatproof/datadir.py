@@ -74,7 +74,19 @@ head_every_entries = 1000
 head_every_seconds = 60.0
 # Retention years are counted in the business's time zone.
 timezone = "Europe/Berlin"
+# The class new content gets until someone reclassifies it (`chatproof reclassify`).
 default_retention_class = "business_letter"
+
+# Retention classes. Built in, counted from the end of the calendar year: business_letter
+# (6 years), booking_voucher (8), books_and_records (10); and no_duty, kept only for some
+# months after the conversation ends (GDPR storage limitation). Change a period, or add a
+# class with every field:
+# [archive.retention.no_duty]
+# months = 6
+# [archive.retention.contract]
+# years = 10
+# counted_from = "end_of_calendar_year"   # or "conversation_end"
+# legal_basis = "§ 147 (1) Nr. 5 AO: other documents relevant to taxation"
 
 # Witnesses keep every signed tree head where the operator cannot rewrite it. Configure at
 # least one; chatproof warns while there is none. Examples:

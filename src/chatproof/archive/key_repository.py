@@ -61,9 +61,15 @@ class KeyRepository(ABC):
 
     @abstractmethod
     def active_bucket_keys(
-        self, retention_class: str, start_year_through: int, limit: int
+        self,
+        retention_class: str,
+        start_year_through: int,
+        limit: int,
+        *,
+        after: tuple[str, int] | None = None,
     ) -> list[BucketKeyRecord]:
-        """Active rows of one class with ``start_year <= start_year_through`` (for expiry)."""
+        """Active rows of one class with ``start_year <= start_year_through`` (for expiry),
+        ordered by bucket id and generation, starting after the row ``after`` names."""
 
     @abstractmethod
     def shred_bucket_key(
@@ -129,7 +135,12 @@ class MemoryKeyRepository(KeyRepository):
         return sorted(rows, key=lambda r: (r.bucket_id, r.generation))
 
     def active_bucket_keys(
-        self, retention_class: str, start_year_through: int, limit: int
+        self,
+        retention_class: str,
+        start_year_through: int,
+        limit: int,
+        *,
+        after: tuple[str, int] | None = None,
     ) -> list[BucketKeyRecord]:
         rows = [
             r
@@ -137,6 +148,7 @@ class MemoryKeyRepository(KeyRepository):
             if r.state is BucketState.ACTIVE
             and r.retention_class == retention_class
             and r.start_year <= start_year_through
+            and (after is None or (r.bucket_id, r.generation) > after)
         ]
         return sorted(rows, key=lambda r: (r.bucket_id, r.generation))[:limit]
 

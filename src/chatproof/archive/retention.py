@@ -204,6 +204,26 @@ def classes_from_config(
     return classes
 
 
+def retention_classes(
+    table: object, default_class: str, *, prefix: str = "archive.retention"
+) -> dict[str, RetentionClass]:
+    """The classes of a configuration's ``[archive.retention]`` table over the defaults,
+    checked to contain the class new content gets.
+
+    Raises:
+        RetentionConfigError: names the offending field.
+    """
+    if not isinstance(table, Mapping):
+        raise RetentionConfigError(prefix, "must be a table of classes")
+    classes = classes_from_config(table, prefix=prefix)
+    if default_class not in classes:
+        raise RetentionConfigError(
+            "archive.default_retention_class",
+            f"{default_class!r} is not a retention class ({', '.join(sorted(classes))})",
+        )
+    return classes
+
+
 def _class_from_table(
     name: str, raw: Mapping[str, object], known: RetentionClass | None, where: str
 ) -> RetentionClass:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from chatproof.archive.key_records import BucketKeyRecord
 from chatproof.archive.log import EntryDraft, append
 from chatproof.archive.retention import (
     CountedFrom,
@@ -26,6 +27,8 @@ from chatproof.store import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
+LATEST_YEAR = 9998
+_PAGE = 1000
 COMPLIANCE_CLASS = "books_and_records"
 """Holds and shreddings document the archive itself, so they are kept longest."""
 
@@ -91,26 +94,55 @@ def expiring(
     *,
     limit: int = 10_000,
 ) -> list[ExpiringBucket]:
-    """Every active bucket whose duty has ended by ``now``, held or not."""
+    """Every active bucket whose duty has ended by ``now``, held or not.
+
+    A class counted from the conversation's end (``no_duty``) ends a while after the data
+    subject's last message in any conversation; a subject without a conversation counts from
+    the end of the bucket's start year, the latest its content can have arisen.
+    """
     found: list[ExpiringBucket] = []
     with uow_factory() as uow:
         held = uow.holds.held_subjects()
         for cls in classes.values():
-            if cls.counted_from is not CountedFrom.END_OF_CALENDAR_YEAR:
-                continue
-            through = expired_through(cls, now, tz)
-            for row in uow.keys.active_bucket_keys(cls.name, through, limit):
-                found.append(
-                    ExpiringBucket(
-                        bucket_id=row.bucket_id,
-                        subject_id=row.subject_id,
-                        retention_class=row.retention_class,
-                        start_year=row.start_year,
-                        duty_ended=duty_ends(cls, row.start_year, tz),
-                        held=row.subject_id in held,
-                    )
+            if cls.counted_from is CountedFrom.END_OF_CALENDAR_YEAR:
+                through = expired_through(cls, now, tz)
+                rows = uow.keys.active_bucket_keys(cls.name, through, limit)
+                ended = [(row, duty_ends(cls, row.start_year, tz)) for row in rows]
+            else:
+                ended = _ended_after_conversation(uow, cls, tz, now, limit)
+            found.extend(
+                ExpiringBucket(
+                    bucket_id=row.bucket_id,
+                    subject_id=row.subject_id,
+                    retention_class=row.retention_class,
+                    start_year=row.start_year,
+                    duty_ended=ends,
+                    held=row.subject_id in held,
                 )
+                for row, ends in ended
+            )
     return found
+
+
+def _ended_after_conversation(
+    uow: UnitOfWork, cls: RetentionClass, tz: ZoneInfo, now: datetime, limit: int
+) -> list[tuple[BucketKeyRecord, datetime]]:
+    ended: list[tuple[BucketKeyRecord, datetime]] = []
+    after: tuple[str, int] | None = None
+    while len(ended) < limit:
+        rows = uow.keys.active_bucket_keys(cls.name, LATEST_YEAR, _PAGE, after=after)
+        if not rows:
+            break
+        after = (rows[-1].bucket_id, rows[-1].generation)
+        last_messages = uow.activity.conversation_ends([r.subject_id for r in rows])
+        for row in rows:
+            year_begins = datetime(row.start_year, 1, 1, tzinfo=tz)
+            year_ends = datetime(row.start_year + 1, 1, 1, tzinfo=tz)
+            last = max(last_messages.get(row.subject_id, year_ends), year_begins)
+            ends = duty_ends(cls, row.start_year, tz, conversation_end=last)
+            if now >= ends:
+                ended.append((row, ends))
+    return ended[:limit]
 
 
 def shred_expired(

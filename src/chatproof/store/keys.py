@@ -146,7 +146,12 @@ class SqlAlchemyKeyRepository(KeyRepository):
         return [_bucket(row) for row in self.conn.execute(query)]
 
     def active_bucket_keys(
-        self, retention_class: str, start_year_through: int, limit: int
+        self,
+        retention_class: str,
+        start_year_through: int,
+        limit: int,
+        *,
+        after: tuple[str, int] | None = None,
     ) -> list[BucketKeyRecord]:
         b = t.bucket_keys.c
         query = (
@@ -159,6 +164,8 @@ class SqlAlchemyKeyRepository(KeyRepository):
             .order_by(b.bucket_id, b.generation)
             .limit(limit)
         )
+        if after is not None:
+            query = query.where(tuple_(b.bucket_id, b.generation) > after)
         return [_bucket(row) for row in self.conn.execute(query)]
 
     def shred_bucket_key(

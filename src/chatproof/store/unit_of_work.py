@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine
 from chatproof.archive.keystore import KeyRepository, KeyStore
 from chatproof.archive.log import LogRepository
 from chatproof.archive.pseudonyms import Pseudonymizer
+from chatproof.store.activity import ActivityRepository, SqlAlchemyActivityRepository
 from chatproof.store.conversations import ConversationRepository, SqlAlchemyConversationRepository
 from chatproof.store.database import WRITE
 from chatproof.store.holds import HoldRepository, SqlAlchemyHoldRepository
@@ -35,6 +36,7 @@ class UnitOfWork(ABC):
     keystore: KeyStore
     personal: PersonalContent
     holds: HoldRepository
+    activity: ActivityRepository
 
     def __enter__(self) -> Self:
         return self
@@ -82,6 +84,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.quarantine = SqlAlchemyQuarantineRepository(conn)
         self.log = SqlAlchemyLogRepository(conn)
         self.holds = SqlAlchemyHoldRepository(conn)
+        self.activity = SqlAlchemyActivityRepository(conn)
         return self
 
     def __exit__(

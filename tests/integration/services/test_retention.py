@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import Engine, insert
 
 from chatproof.archive.errors import ContentErased
-from chatproof.archive.retention import DEFAULT_RETENTION_CLASSES, Bucket
+from chatproof.archive.retention import DEFAULT_RETENTION_CLASSES, Bucket, retention_classes
+from chatproof.services.erasure import shred_subject
 from chatproof.services.retention import expiring, lift_hold, place_hold, shred_expired
 from chatproof.store import NotFound, UnitOfWork
+from chatproof.store import tables as t
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -84,3 +87,86 @@ def test_lifting_a_hold_that_is_not_in_place_is_refused(
 ) -> None:
     with pytest.raises(NotFound):
         lift_hold(uow_factory, 404, "dpo", NOW, BERLIN)
+
+
+def start_conversation(engine: Engine, subject: str, last_message_at: datetime) -> None:
+    with engine.begin() as conn:
+        contact_id = conn.execute(
+            insert(t.contacts).values(
+                subject_id=subject,
+                wa_id_hash=f"hash-{subject}",
+                wa_id=b"sealed",
+                first_seen_at=last_message_at,
+                updated_at=last_message_at,
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(t.conversations).values(
+                contact_id=contact_id,
+                business_number_id="106540352242922",
+                created_at=last_message_at,
+                last_message_at=last_message_at,
+            )
+        )
+
+
+def seal_no_duty(uow_factory: Callable[[], UnitOfWork], subject: str, year: int) -> bytes:
+    with uow_factory() as uow:
+        sealed = uow.keystore.seal(subject, Bucket(subject, "no_duty", year), b"Danke!")
+        uow.commit()
+    return sealed
+
+
+def test_content_without_duty_goes_months_after_its_conversation_ends(
+    engine: Engine, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    start_conversation(engine, "quiet", datetime(2026, 3, 10, 9, 0, tzinfo=UTC))
+    start_conversation(engine, "chatty", datetime(2026, 10, 1, 9, 0, tzinfo=UTC))
+    quiet = seal_no_duty(uow_factory, "quiet", 2026)
+    chatty = seal_no_duty(uow_factory, "chatty", 2026)
+    orphan = seal_no_duty(uow_factory, "orphan", 2025)  # no conversation: from the year's end
+
+    plan = expiring(uow_factory, DEFAULT_RETENTION_CLASSES, BERLIN, NOW)
+    assert {(b.subject_id, f"{b.duty_ended.astimezone(BERLIN):%Y-%m-%d}") for b in plan} == {
+        ("quiet", "2026-09-10"),
+        ("orphan", "2026-07-01"),
+    }
+    done = shred_expired(uow_factory, DEFAULT_RETENTION_CLASSES, BERLIN, NOW)
+    assert sorted(b.subject_id for b in done) == ["orphan", "quiet"]
+    for subject, sealed in (("quiet", quiet), ("orphan", orphan)):
+        with pytest.raises(ContentErased):
+            unseal(uow_factory, subject, sealed)
+    assert unseal(uow_factory, "chatty", chatty) == b"Danke!"
+    assert log_kinds(uow_factory) == ["retention.shredded", "retention.shredded"]
+
+
+def test_the_months_without_duty_come_from_configuration(
+    engine: Engine, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    start_conversation(engine, "chatty", datetime(2026, 10, 1, 9, 0, tzinfo=UTC))
+    seal_no_duty(uow_factory, "chatty", 2026)
+    classes = retention_classes({"no_duty": {"months": 1}}, "business_letter")
+    assert [b.subject_id for b in expiring(uow_factory, classes, BERLIN, NOW)] == ["chatty"]
+
+
+def test_a_hold_keeps_content_without_duty(
+    engine: Engine, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    start_conversation(engine, "quiet", datetime(2026, 1, 10, 9, 0, tzinfo=UTC))
+    sealed = seal_no_duty(uow_factory, "quiet", 2026)
+    place_hold(uow_factory, "quiet", "Beschwerde 2026-7", "dpo", NOW, BERLIN)
+    assert shred_expired(uow_factory, DEFAULT_RETENTION_CLASSES, BERLIN, NOW) == []
+    assert unseal(uow_factory, "quiet", sealed) == b"Danke!"
+
+
+def test_erasure_shreds_content_without_duty_at_once(
+    engine: Engine, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    start_conversation(engine, "chatty", NOW)
+    sealed = seal_no_duty(uow_factory, "chatty", 2026)
+    count = shred_subject(
+        uow_factory, "chatty", reason="Art. 17", by="dpo", now=NOW, tz=BERLIN, scrub=lambda: None
+    )
+    assert count == 1
+    with pytest.raises(ContentErased):
+        unseal(uow_factory, "chatty", sealed)

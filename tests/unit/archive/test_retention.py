@@ -24,6 +24,7 @@ from chatproof.archive.retention import (
     duty_ends,
     expired_through,
     is_expired,
+    retention_classes,
     start_year_for,
 )
 
@@ -194,3 +195,31 @@ def test_config_errors_name_the_field(config: dict[str, object], field: str, rea
         classes_from_config(config)
     assert caught.value.field == field
     assert str(caught.value).startswith(f"{field}: ")
+
+
+def test_configured_classes_are_read_under_archive_retention() -> None:
+    classes = retention_classes({"no_duty": {"months": 3}}, "business_letter")
+    assert (classes["no_duty"].months, classes["no_duty"].years) == (3, 0)
+    assert classes["booking_voucher"].years == 8
+    with pytest.raises(RetentionConfigError, match=r"archive\.retention\.no_duty\.months"):
+        retention_classes({"no_duty": {"months": "six"}}, "business_letter")
+
+
+def test_the_default_class_must_be_a_retention_class() -> None:
+    with pytest.raises(RetentionConfigError, match=r"archive\.default_retention_class: 'invoice'"):
+        retention_classes({}, "invoice")
+    assert "invoice" in retention_classes(
+        {
+            "invoice": {
+                "years": 8,
+                "counted_from": "end_of_calendar_year",
+                "legal_basis": "§ 14b UStG",
+            }
+        },
+        "invoice",
+    )
+
+
+def test_retention_settings_that_are_not_a_table_are_named() -> None:
+    with pytest.raises(RetentionConfigError, match=r"archive\.retention: must be a table"):
+        retention_classes("no_duty=3", "business_letter")
