@@ -11,7 +11,7 @@ import chatproof
 
 PACKAGE = Path(chatproof.__file__).parent
 ORDER = ["domain", "archive", "store", "channels", "emulator", "services", "web"]
-OUTERMOST = {"cli", "bootstrap", "config", "datadir", "__main__"}
+OUTERMOST = {"cli", "commands", "bootstrap", "config", "datadir", "__main__"}
 
 
 def layer_of(module: str) -> str:
