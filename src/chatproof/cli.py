@@ -27,6 +27,7 @@ from chatproof.commands.common import (
     settings_for,
     stderr,
 )
+from chatproof.commands.reclassify import reclassify_app
 from chatproof.config import Settings, load_settings, resolve_data_dir
 from chatproof.domain.errors import ChatproofError
 from chatproof.domain.phone import mask_phone
@@ -699,6 +700,9 @@ def quarantine_resolve(
     with components_for(data_dir) as components:
         resolve(components.writer, quarantine_id, actor(), datetime.now(UTC))
     typer.echo(f"Resolved quarantine entry {quarantine_id}.")
+
+
+app.add_typer(reclassify_app, name="reclassify")
 
 
 def main() -> None:

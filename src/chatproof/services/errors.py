@@ -1,7 +1,9 @@
 """Errors of the use cases.
 
 ServiceError
-└── LegalHoldActive          shredding refused while a legal hold is in place
+├── LegalHoldActive          shredding refused while a legal hold is in place
+└── ReclassificationRefused  a reclassification names an unknown class or gives no reason;
+                             names the field
 """
 
 from __future__ import annotations
@@ -19,3 +21,10 @@ class LegalHoldActive(ServiceError):
         super().__init__(
             f"data subject {subject_id} is under a legal hold; lift it before shredding"
         )
+
+
+class ReclassificationRefused(ServiceError):
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")

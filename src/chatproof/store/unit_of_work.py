@@ -21,6 +21,10 @@ from chatproof.store.log import SqlAlchemyLogRepository
 from chatproof.store.media import MediaRepository, SqlAlchemyMediaRepository
 from chatproof.store.personal import PersonalContent, SealingPolicy
 from chatproof.store.quarantine import QuarantineRepository, SqlAlchemyQuarantineRepository
+from chatproof.store.sealed_records import (
+    SealedRecordRepository,
+    SqlAlchemySealedRecordRepository,
+)
 from chatproof.store.webhooks import SqlAlchemyWebhookRepository, WebhookRepository
 
 
@@ -37,6 +41,7 @@ class UnitOfWork(ABC):
     personal: PersonalContent
     holds: HoldRepository
     activity: ActivityRepository
+    sealed: SealedRecordRepository
 
     def __enter__(self) -> Self:
         return self
@@ -85,6 +90,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.log = SqlAlchemyLogRepository(conn)
         self.holds = SqlAlchemyHoldRepository(conn)
         self.activity = SqlAlchemyActivityRepository(conn)
+        self.sealed = SqlAlchemySealedRecordRepository(conn)
         return self
 
     def __exit__(
