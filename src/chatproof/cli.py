@@ -27,6 +27,7 @@ from chatproof.commands.common import (
     settings_for,
     stderr,
 )
+from chatproof.commands.users import users_app
 from chatproof.commands.reclassify import reclassify_app
 from chatproof.config import Settings, load_settings, resolve_data_dir
 from chatproof.domain.errors import ChatproofError
@@ -47,14 +48,16 @@ def init(data_dir: DataDir = None) -> None:
 
     Example: chatproof init --data-dir /var/lib/chatproof
     """
+    from chatproof.commands.users import first_admin
     from chatproof.datadir import initialise
 
     target = resolve_data_dir(data_dir, os.environ)
     config = initialise(target)
-    with components_for(target):
-        pass
+    with components_for(target) as components:
+        password = first_admin(components)
     typer.echo(f"Created {config}")
     typer.echo(f"Keys in {target / 'keys'} (owner-only). Database migrated.")
+    typer.echo(f"Sign in as admin with the one-time password {password}")
     typer.echo("Next: set whatsapp.* in the file, then `chatproof serve`.")
 
 
@@ -703,6 +706,9 @@ def quarantine_resolve(
 
 
 app.add_typer(reclassify_app, name="reclassify")
+
+
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:

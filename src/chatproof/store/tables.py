@@ -287,3 +287,51 @@ witness_receipts = Table(
     Column("received_at_ms", BigInteger, nullable=False),
     Column("evidence", LargeBinary, nullable=False),
 )
+
+# People who use the inbox (issue 5). Secrets are stored only as hashes (passwords: argon2,
+# API and session tokens: SHA-256 of 256 random bits) or sealed (the TOTP secret).
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subject_id", String(36), nullable=False, unique=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("must_change_password", SmallInteger, nullable=False, server_default="0"),
+    Column("totp_secret", LargeBinary),
+    Column("totp_enabled", SmallInteger, nullable=False, server_default="0"),
+    Column("totp_last_counter", BigInteger),
+    Column("failed_attempts", Integer, nullable=False, server_default="0"),
+    Column("locked_until", Moment),
+    Column("disabled_at", Moment),
+    Column("created_at", Moment, nullable=False),
+    Column("updated_at", Moment, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", Hash, nullable=False, unique=True),
+    Column("created_at", Moment, nullable=False),
+    Column("last_used_at", Moment),
+    Column("revoked_at", Moment),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("token_hash", Hash, nullable=False, unique=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("stage", String(16), nullable=False),
+    Column("created_at", Moment, nullable=False),
+    Column("expires_at", Moment, nullable=False),
+    Column("revoked_at", Moment),
+)

@@ -21,6 +21,7 @@ from chatproof.store.log import SqlAlchemyLogRepository
 from chatproof.store.media import MediaRepository, SqlAlchemyMediaRepository
 from chatproof.store.personal import PersonalContent, SealingPolicy
 from chatproof.store.quarantine import QuarantineRepository, SqlAlchemyQuarantineRepository
+from chatproof.store.users import SqlAlchemyUserRepository, UserRepository
 from chatproof.store.sealed_records import (
     SealedRecordRepository,
     SqlAlchemySealedRecordRepository,
@@ -40,6 +41,7 @@ class UnitOfWork(ABC):
     keystore: KeyStore
     personal: PersonalContent
     holds: HoldRepository
+    users: UserRepository
     activity: ActivityRepository
     sealed: SealedRecordRepository
 
@@ -89,6 +91,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.quarantine = SqlAlchemyQuarantineRepository(conn)
         self.log = SqlAlchemyLogRepository(conn)
         self.holds = SqlAlchemyHoldRepository(conn)
+        self.users = SqlAlchemyUserRepository(conn)
         self.activity = SqlAlchemyActivityRepository(conn)
         self.sealed = SqlAlchemySealedRecordRepository(conn)
         return self

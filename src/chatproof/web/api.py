@@ -3,7 +3,7 @@ API token; every read is logged with the caller (DESIGN invariant 2)."""
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated
@@ -11,8 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from chatproof.archive.errors import ContentErased
+from chatproof.domain.accounts import Permission, Principal
 from chatproof.services import conversations, media, quarantine
 from chatproof.store import NotFound
+from chatproof.web.auth import api_principal, ensure
 from chatproof.web.schemas import (
     ConversationOut,
     ConversationPage,
@@ -25,30 +27,33 @@ router = APIRouter(prefix="/api")
 
 
 def api_caller(request: Request) -> str:
-    """The caller's name for the access log; 401 without the right bearer token."""
-    expected = request.app.state.settings.server.api_token
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if (
-        not expected
-        or scheme.lower() != "bearer"
-        or not hmac.compare_digest(token.encode(), expected.encode())
-    ):
-        raise HTTPException(
-            401,
-            "authorization: a valid bearer token is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    return "api-token"
+    """The caller's name for the access log; 401 without a valid bearer token (the
+    installation's or a person's) or a signed-in browser session."""
+    principal = api_principal(request)
+    request.state.principal = principal
+    return principal.actor
+
+
+def allowed(permission: Permission) -> Callable[..., Principal]:
+    """A dependency: the caller, after checking that their role has ``permission`` (403)."""
+
+    def check(request: Request, caller: Annotated[str, Depends(api_caller)]) -> Principal:
+        principal: Principal = request.state.principal
+        ensure(principal, permission)
+        return principal
+
+    return check
 
 
 Caller = Annotated[str, Depends(api_caller)]
+Reader = Annotated[Principal, Depends(allowed(Permission.READ_OWN))]
+QuarantineKeeper = Annotated[Principal, Depends(allowed(Permission.QUARANTINE))]
 
 
 @router.get("/conversations", response_model=ConversationPage)
 def list_conversations(
     request: Request,
-    caller: Caller,
+    principal: Reader,
     limit: Annotated[int, Query(ge=1, le=conversations.MAX_PAGE)] = 50,
     cursor: str | None = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
@@ -56,7 +61,7 @@ def list_conversations(
     try:
         page = conversations.list_conversations(
             request.app.state.components.writer,
-            caller,
+            principal.actor,
             datetime.now(UTC),
             limit=limit,
             cursor=cursor,
@@ -72,7 +77,7 @@ def list_conversations(
 @router.get("/conversations/{conversation_id}/messages", response_model=MessagePage)
 def list_messages(
     request: Request,
-    caller: Caller,
+    principal: Reader,
     conversation_id: int,
     limit: Annotated[int, Query(ge=1, le=conversations.MAX_PAGE)] = 50,
     before: Annotated[int | None, Query(ge=1)] = None,
@@ -80,7 +85,7 @@ def list_messages(
     try:
         _, page = conversations.read_messages(
             request.app.state.components.writer,
-            caller,
+            principal.actor,
             datetime.now(UTC),
             conversation_id,
             limit=limit,
@@ -95,7 +100,7 @@ def list_messages(
 @router.get("/quarantine", response_model=list[QuarantinedOut])
 def list_quarantine(
     request: Request,
-    caller: Caller,
+    principal: QuarantineKeeper,
     include_resolved: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[QuarantinedOut]:
@@ -106,22 +111,22 @@ def list_quarantine(
 
 
 @router.post("/quarantine/{quarantine_id}/resolve", status_code=204)
-def resolve_quarantine(request: Request, caller: Caller, quarantine_id: int) -> None:
+def resolve_quarantine(request: Request, principal: QuarantineKeeper, quarantine_id: int) -> None:
     try:
         quarantine.resolve(
-            request.app.state.components.writer, quarantine_id, caller, datetime.now(UTC)
+            request.app.state.components.writer, quarantine_id, principal.actor, datetime.now(UTC)
         )
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
 
 
 @router.get("/messages/{message_id}/media", response_class=Response)
-def message_media(request: Request, caller: Caller, message_id: int) -> Response:
+def message_media(request: Request, principal: Reader, message_id: int) -> Response:
     """The bytes of a message's image, voice note, video or document. The read is logged."""
     components = request.app.state.components
     try:
         data, mime_type = media.read_media(
-            components.writer, components.blobs, caller, datetime.now(UTC), message_id
+            components.writer, components.blobs, principal.actor, datetime.now(UTC), message_id
         )
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None

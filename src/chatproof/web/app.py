@@ -20,11 +20,12 @@ from chatproof.archive.witness import NO_WITNESS_WARNING
 from chatproof.bootstrap import Components
 from chatproof.channels.whatsapp.client import CloudApiClient
 from chatproof.channels.whatsapp.connection import Connection
+from chatproof.services.accounts import AccountKeys
 from chatproof.services.archive import HeadPolicy, head_due, publish_head, sign_head
 from chatproof.services.group_commit import GroupCommitter
 from chatproof.services.ingest import Received, ingest, quarantine_unstorable
 from chatproof.services.media import Download, MediaPolicy, fetch_due_media
-from chatproof.web import api, webhooks
+from chatproof.web import api, ui, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def create_app(
     app = ChatproofApp(title="chatproof", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.components = components
+    app.state.account_keys = AccountKeys.from_master(components.sealing.master_key)
     app.router.routes.extend(
         [
             Route(webhooks.PATH, webhooks.handshake, methods=["GET"]),
@@ -87,6 +89,7 @@ def create_app(
         ]
     )
     app.include_router(api.router)
+    ui.install(app)
     return app
 
 

@@ -1,0 +1,121 @@
+"""German and English for the inbox: chosen per user, or from the browser before sign-in.
+Dates and numbers are written the way each language writes them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from chatproof.domain.accounts import DEFAULT_LANGUAGE, LANGUAGES
+
+TEXTS: dict[str, dict[str, str]] = {
+    "app.title": {"en": "chatproof", "de": "chatproof"},
+    "login.title": {"en": "Sign in", "de": "Anmelden"},
+    "login.username": {"en": "Username", "de": "Benutzername"},
+    "login.password": {"en": "Password", "de": "Passwort"},
+    "login.submit": {"en": "Sign in", "de": "Anmelden"},
+    "login.refused": {
+        "en": "Username or password is not correct.",
+        "de": "Benutzername oder Passwort ist falsch.",
+    },
+    "login.locked": {
+        "en": "Too many failed attempts; this account is locked for a while.",
+        "de": "Zu viele Fehlversuche; das Konto ist vorübergehend gesperrt.",
+    },
+    "login.expired": {
+        "en": "The form had expired; please try again.",
+        "de": "Das Formular war abgelaufen; bitte erneut versuchen.",
+    },
+    "totp.title": {"en": "Two-factor code", "de": "Zwei-Faktor-Code"},
+    "totp.code": {
+        "en": "Code from your authenticator app",
+        "de": "Code aus Ihrer Authenticator-App",
+    },
+    "totp.wrong": {"en": "The code is not correct.", "de": "Der Code ist nicht korrekt."},
+    "totp.submit": {"en": "Confirm", "de": "Bestätigen"},
+    "enrol.title": {"en": "Set up two-factor sign-in", "de": "Zwei-Faktor-Anmeldung einrichten"},
+    "enrol.explain": {
+        "en": "Your role requires a second factor. Add this secret to an authenticator app, "
+        "then enter the code it shows. The secret is shown only now.",
+        "de": "Ihre Rolle verlangt einen zweiten Faktor. Tragen Sie dieses Geheimnis in eine "
+        "Authenticator-App ein und geben Sie den angezeigten Code ein. Es wird nur jetzt "
+        "angezeigt.",
+    },
+    "enrol.secret": {"en": "Secret", "de": "Geheimnis"},
+    "logout": {"en": "Sign out", "de": "Abmelden"},
+    "password.title": {"en": "Change password", "de": "Passwort ändern"},
+    "password.must": {
+        "en": "Please choose your own password before you continue.",
+        "de": "Bitte wählen Sie ein eigenes Passwort, bevor Sie fortfahren.",
+    },
+    "password.current": {"en": "Current password", "de": "Aktuelles Passwort"},
+    "password.new": {
+        "en": "New password (at least 12 characters)",
+        "de": "Neues Passwort (mindestens 12 Zeichen)",
+    },
+    "password.changed": {"en": "Password changed.", "de": "Passwort geändert."},
+    "save": {"en": "Save", "de": "Speichern"},
+    "language": {"en": "Language", "de": "Sprache"},
+    "nav.inbox": {"en": "Inbox", "de": "Posteingang"},
+    "nav.statistics": {"en": "Statistics", "de": "Statistik"},
+    "nav.users": {"en": "Users", "de": "Benutzer"},
+    "nav.access_log": {"en": "Access log", "de": "Zugriffsprotokoll"},
+    "nav.account": {"en": "My account", "de": "Mein Konto"},
+    "nav.skip": {"en": "Skip to content", "de": "Zum Inhalt springen"},
+    "home.title": {"en": "Welcome", "de": "Willkommen"},
+    "home.role": {"en": "Your role", "de": "Ihre Rolle"},
+    "users.title": {"en": "Users", "de": "Benutzer"},
+    "users.add": {"en": "Add user", "de": "Benutzer anlegen"},
+    "users.name": {"en": "Display name", "de": "Anzeigename"},
+    "users.role": {"en": "Role", "de": "Rolle"},
+    "users.state": {"en": "State", "de": "Status"},
+    "users.active": {"en": "active", "de": "aktiv"},
+    "users.disabled": {"en": "disabled", "de": "deaktiviert"},
+    "users.locked": {"en": "locked", "de": "gesperrt"},
+    "users.disable": {"en": "Disable", "de": "Deaktivieren"},
+    "users.enable": {"en": "Enable", "de": "Aktivieren"},
+    "users.reset": {"en": "Reset password", "de": "Passwort zurücksetzen"},
+    "users.change_role": {"en": "Change role", "de": "Rolle ändern"},
+    "users.one_time": {
+        "en": "One-time password for {user}: {password}",
+        "de": "Einmalpasswort für {user}: {password}",
+    },
+    "access.title": {"en": "Access log", "de": "Zugriffsprotokoll"},
+    "access.at": {"en": "When", "de": "Wann"},
+    "access.actor": {"en": "Who", "de": "Wer"},
+    "access.action": {"en": "What", "de": "Was"},
+    "access.target": {"en": "Which", "de": "Welche"},
+}
+
+
+def translate(language: str, key: str, **values: object) -> str:
+    entry = TEXTS.get(key)
+    if entry is None:
+        return key
+    text = entry.get(language) or entry["en"]
+    return text.format(**values) if values else text
+
+
+def from_accept_language(header: str) -> str:
+    """The first of the browser's languages that the inbox speaks."""
+    for part in header.split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return DEFAULT_LANGUAGE
+
+
+def format_time(language: str, value: datetime | None, tz: ZoneInfo) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(tz)
+    return (
+        local.strftime("%d.%m.%Y %H:%M") if language == "de" else local.strftime("%Y-%m-%d %H:%M")
+    )
+
+
+def format_number(language: str, value: float, digits: int = 0) -> str:
+    text = f"{value:,.{digits}f}"
+    if language == "de":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
