@@ -1,0 +1,120 @@
+"""Which format an export is in, decided from its own lines: platform, date separator, clock
+and date order. The day/month order is the one thing the lines can leave open; it is decided
+by a day above 12 where there is one, else by which order keeps the dates going forward, else
+by what the separator usually means (``.`` day first, ``/`` with a 12-hour clock month first).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from itertools import pairwise
+
+from chatproof.domain.chat_export.errors import UnrecognisedExport
+from chatproof.domain.chat_export.grammar import Grammar
+from chatproof.domain.chat_export.model import DateOrder, Detection, ExportFormat, Platform
+from chatproof.domain.chat_export.phrases import CLOCK_MARKER, SPACE
+
+SAMPLE_LINES = 5000
+"""Lines read to detect the format; enough for every day/month question a chat settles at all
+in practice, small enough to be instant."""
+
+_HEADER = re.compile(
+    rf"\u200e?(\[)?(\d{{1,4}})([./-])(\d{{1,2}})\3(\d{{1,4}}),?{SPACE}"
+    rf"\d{{1,2}}:\d{{2}}(:\d{{2}})?({SPACE}?{CLOCK_MARKER})?(\]{SPACE}|{SPACE}-{SPACE})"
+)
+
+_CERTAIN, _INFERRED, _ASSUMED = 1.0, 0.9, 0.6
+
+
+def detect(
+    lines: Iterable[str],
+    *,
+    date_order: DateOrder | None = None,
+    clock: int | None = None,
+    sample: int = SAMPLE_LINES,
+) -> Detection:
+    """Detect the format from the first ``sample`` lines; ``date_order`` and ``clock``
+    override what the lines say.
+
+    Raises:
+        UnrecognisedExport: no line looks like the start of a message.
+    """
+    sampled: list[str] = []
+    platforms: Counter[Platform] = Counter()
+    separators: Counter[str] = Counter()
+    twelve = seconds = 0
+    fields: list[tuple[str, str, str]] = []
+    for number, line in enumerate(lines, 1):
+        if number > sample:
+            break
+        line = line.rstrip("\r\n")
+        if number == 1:
+            line = line.lstrip("\ufeff")
+        sampled.append(line)
+        found = _HEADER.match(line)
+        if found is None:
+            continue
+        bracket, a, sep, b, c, secs, marker, _ = found.groups()
+        ios = bool(bracket) and found.group(8).startswith("]")
+        platforms[Platform.IOS if ios else Platform.ANDROID] += 1
+        separators[sep] += 1
+        twelve += marker is not None
+        seconds += secs is not None
+        fields.append((a, b, c))
+    if not fields:
+        raise UnrecognisedExport([line for line in sampled if line.strip()][:5])
+    platform = platforms.most_common(1)[0][0]
+    separator = separators.most_common(1)[0][0]
+    detected_clock = 12 if twelve * 2 > len(fields) else 24
+    order, evidence, certainty = _date_order(fields, separator, detected_clock)
+    if date_order is not None:
+        order, evidence, certainty = date_order, "day/month order given", _CERTAIN
+    fmt = ExportFormat(
+        platform, order, separator, clock or detected_clock, seconds * 2 > len(fields)
+    )
+    grammar = Grammar(fmt)
+    readable = 0
+    for line in sampled:
+        found = grammar.match(line)
+        if found is None:
+            continue
+        try:
+            grammar.moment(*found.groups()[:3])
+        except ValueError:
+            continue
+        readable += 1
+    confidence = round(certainty * readable / len(fields), 2)
+    return Detection(fmt, confidence, len(fields), readable, evidence)
+
+
+def _date_order(
+    fields: list[tuple[str, str, str]], separator: str, clock: int
+) -> tuple[DateOrder, str, float]:
+    """(order, evidence in words, certainty)."""
+    if sum(len(a) == 4 for a, _, _ in fields) * 2 > len(fields):
+        return DateOrder.YMD, "year first", _CERTAIN
+    day_first = sum(int(a) > 12 for a, _, _ in fields)
+    month_first = sum(int(b) > 12 for _, b, _ in fields)
+    if day_first and not month_first:
+        return DateOrder.DMY, "a day above 12 in first place", _CERTAIN
+    if month_first and not day_first:
+        return DateOrder.MDY, "a day above 12 in second place", _CERTAIN
+    if day_first or month_first:
+        order = DateOrder.DMY if day_first >= month_first else DateOrder.MDY
+        return order, "days above 12 in both places (contradictory)", _ASSUMED
+    distinct = list(dict.fromkeys(fields))
+    backwards_dmy = _backward_steps(distinct, dmy=True)
+    backwards_mdy = _backward_steps(distinct, dmy=False)
+    if backwards_dmy != backwards_mdy:
+        order = DateOrder.DMY if backwards_dmy < backwards_mdy else DateOrder.MDY
+        return order, "dates run forward in this order", _INFERRED
+    if separator == "/" and clock == 12:
+        return DateOrder.MDY, "order assumed: month first with '/' and a 12-hour clock", _ASSUMED
+    return DateOrder.DMY, "order assumed: day first", _ASSUMED
+
+
+def _backward_steps(fields: list[tuple[str, str, str]], *, dmy: bool) -> int:
+    dates = [(int(c), int(b), int(a)) if dmy else (int(c), int(a), int(b)) for a, b, c in fields]
+    return sum(later < earlier for earlier, later in pairwise(dates))

@@ -1,0 +1,85 @@
+"""The line grammar of one export format, compiled once: a single regular expression finds a
+message's start and splits off date, time and the rest; dates and times are converted by hand
+and remembered per distinct string, because a chat has few distinct days and minutes and
+``strptime`` per line would cost more than everything else together."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from chatproof.domain.chat_export.model import DateOrder, ExportFormat, Platform
+from chatproof.domain.chat_export.phrases import CLOCK_MARKER, SPACE, is_afternoon
+
+LOOSE_START = re.compile(
+    rf"\u200e?\[?\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}},?{SPACE}\d{{1,2}}[:.]\d{{2}}"
+)
+"""Anything that starts like a message line in some format; used to tell an unreadable
+message line from a continuation line of a multi-line message."""
+
+
+class Grammar:
+    """Reads the start of a message line in one ``ExportFormat``.
+
+    ``match(line)`` returns the regex match with groups (date, time, clock marker, rest);
+    ``moment(date, time, marker)`` returns the naive local time or raises ValueError naming
+    what is wrong.
+    """
+
+    def __init__(self, fmt: ExportFormat) -> None:
+        self.format = fmt
+        sep = re.escape(fmt.date_separator)
+        first = r"\d{4}" if fmt.date_order is DateOrder.YMD else r"\d{1,2}"
+        last = r"\d{1,2}" if fmt.date_order is DateOrder.YMD else r"(?:\d{4}|\d{2})"
+        day = rf"({first}{sep}\d{{1,2}}{sep}{last})"
+        clock = rf"{SPACE}?({CLOCK_MARKER})" if fmt.clock == 12 else "()"
+        moment = rf"{day},?{SPACE}(\d{{1,2}}:\d{{2}}(?::\d{{2}})?){clock}"
+        if fmt.platform is Platform.IOS:
+            pattern = rf"\u200e?\[{moment}\]{SPACE}(.*)"
+        else:
+            pattern = rf"\u200e?{moment}{SPACE}-{SPACE}(.*)"
+        self.match = re.compile(pattern, re.DOTALL).match
+        self._order = _FIELD_ORDER[fmt.date_order]
+        self._separator = fmt.date_separator
+        self._dates: dict[str, tuple[int, int, int]] = {}
+        self._times: dict[tuple[str, str], tuple[int, int, int]] = {}
+
+    def moment(self, day: str, time: str, marker: str) -> datetime:
+        ymd = self._dates.get(day)
+        if ymd is None:
+            ymd = self._dates[day] = self._date(day)
+        hms = self._times.get((time, marker))
+        if hms is None:
+            hms = self._times[(time, marker)] = self._time(time, marker)
+        return datetime(ymd[0], ymd[1], ymd[2], hms[0], hms[1], hms[2])
+
+    def _date(self, text: str) -> tuple[int, int, int]:
+        fields = text.split(self._separator)
+        y, m, d = (int(fields[i]) for i in self._order)
+        if y < 100:
+            y += 2000
+        try:
+            date(y, m, d)
+        except ValueError:
+            raise ValueError(f"no such date {text!r} in {self.format.date_order} order") from None
+        return y, m, d
+
+    def _time(self, text: str, marker: str) -> tuple[int, int, int]:
+        parts = [int(p) for p in text.split(":")]
+        h, mi = parts[0], parts[1]
+        s = parts[2] if len(parts) == 3 else 0
+        if marker:
+            if not 1 <= h <= 12:
+                raise ValueError(f"no such time {text} {marker} on a 12-hour clock")
+            h = h % 12 + (12 if is_afternoon(marker) else 0)
+        if h > 23 or mi > 59 or s > 59:
+            raise ValueError(f"no such time {text}")
+        return h, mi, s
+
+
+_FIELD_ORDER = {
+    DateOrder.DMY: (2, 1, 0),
+    DateOrder.MDY: (2, 0, 1),
+    DateOrder.YMD: (0, 1, 2),
+}
+"""Indexes of (year, month, day) among the date's fields."""
