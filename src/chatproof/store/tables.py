@@ -335,3 +335,95 @@ web_sessions = Table(
     Column("expires_at", Moment, nullable=False),
     Column("revoked_at", Moment),
 )
+
+# Lawful sending (issue 4). Consent events are only ever appended; the current state is
+# derived from them. The suppression list is keyed by the number's keyed hash, so an opt-out
+# outlives the erasure of the contact it came from (DESIGN invariant 4).
+
+consent_events = Table(
+    "consent_events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("contact_id", ForeignKey("contacts.id"), nullable=False),
+    Column("purpose", String(40), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("at", Moment, nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("text_version", String(64), nullable=False),
+    Column("proof", Text, nullable=False),
+    Column("recorded_at", Moment, nullable=False),
+    Index(None, "contact_id", "at"),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("number_hash", Hash, primary_key=True),
+    Column("purpose", String(40), primary_key=True),
+    Column("at", Moment, nullable=False),
+    Column("source", String(32), nullable=False),
+)
+
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("template_name", String(200), nullable=False),
+    Column("template_language", String(16), nullable=False),
+    Column("purpose", String(40), nullable=False),
+    Column("body_params", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", Moment, nullable=False),
+    Column("updated_at", Moment, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("contact_id", ForeignKey("contacts.id"), nullable=False),
+    Column("broadcast_id", ForeignKey("broadcasts.id")),
+    Column("purpose", String(40), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("template_name", String(200)),
+    Column("template_language", String(16)),
+    Column("template_category", String(16)),
+    Column("payload", LargeBinary, nullable=False),
+    Column("origin", String(64), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("delivery", String(16)),
+    Column("business_initiated", SmallInteger, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Moment),
+    Column("created_at", Moment, nullable=False),
+    Column("updated_at", Moment, nullable=False),
+    Column("sent_at", Moment),
+    Column("platform_id_hash", Hash, index=True),
+    Column("rule_id", String(64)),
+    Column("error_code", Integer),
+    Column("reason", Text),
+    Index(None, "state", "next_attempt_at"),
+    Index(None, "broadcast_id", "id"),
+    Index(None, "contact_id", "created_at"),
+)
+
+reaction_cursors = Table(
+    "reaction_cursors",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+automation_marks = Table(
+    "automation_marks",
+    metadata,
+    Column("contact_id", ForeignKey("contacts.id"), primary_key=True),
+    Column("kind", String(32), primary_key=True),
+    Column("at", Moment, nullable=False),
+)

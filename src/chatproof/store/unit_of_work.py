@@ -21,6 +21,7 @@ from chatproof.store.log import SqlAlchemyLogRepository
 from chatproof.store.media import MediaRepository, SqlAlchemyMediaRepository
 from chatproof.store.personal import PersonalContent, SealingPolicy
 from chatproof.store.quarantine import QuarantineRepository, SqlAlchemyQuarantineRepository
+from chatproof.store.sending import SendingRepository, SqlAlchemySendingRepository
 from chatproof.store.users import SqlAlchemyUserRepository, UserRepository
 from chatproof.store.sealed_records import (
     SealedRecordRepository,
@@ -41,6 +42,7 @@ class UnitOfWork(ABC):
     keystore: KeyStore
     personal: PersonalContent
     holds: HoldRepository
+    sending: SendingRepository
     users: UserRepository
     activity: ActivityRepository
     sealed: SealedRecordRepository
@@ -91,6 +93,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.quarantine = SqlAlchemyQuarantineRepository(conn)
         self.log = SqlAlchemyLogRepository(conn)
         self.holds = SqlAlchemyHoldRepository(conn)
+        self.sending = SqlAlchemySendingRepository(conn, self.personal, self.pseudonyms)
         self.users = SqlAlchemyUserRepository(conn)
         self.activity = SqlAlchemyActivityRepository(conn)
         self.sealed = SqlAlchemySealedRecordRepository(conn)

@@ -1,0 +1,105 @@
+"""Recording and reading consent (GDPR Art. 7(1), UWG §7; DESIGN invariant 2).
+
+Every opt-in and opt-out is checked for what makes it provable, appended to the ledger and
+to the archive in one transaction; every withdrawal also goes onto the suppression list,
+keyed by the number's keyed hash, so it outlives the erasure of the contact.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from chatproof.archive.log import append
+from chatproof.domain.consent import (
+    ConsentAction,
+    ConsentEvent,
+    ConsentState,
+    check_event,
+    current_states,
+)
+from chatproof.services.access import record_read
+from chatproof.store import NotFound, UnitOfWork
+from chatproof.store.sending import ContactRef
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    contact_id: int
+    log_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentHistory:
+    contact_id: int
+    events: list[ConsentEvent]
+    states: dict[str, ConsentState]
+
+
+def record_in(uow: UnitOfWork, contact: ContactRef, event: ConsentEvent, now: datetime) -> int:
+    """Append ``event`` inside ``uow``'s transaction; return its log index.
+
+    Raises:
+        ConsentError: the event lacks what would make it provable.
+    """
+    check_event(event)
+    uow.sending.add_consent(contact.id, event, now)
+    if event.action is ConsentAction.WITHDRAWN:
+        uow.sending.suppress(contact.wa_id_hash, event.purpose, event.at, event.source.value)
+    body = json.dumps(asdict(event), default=str, sort_keys=True).encode()
+    sealed = uow.personal.seal_bytes(contact.subject_id, body, event.at)
+    entry = uow.personal.entry(
+        f"consent.{event.action.value}",
+        contact.subject_id,
+        event.at,
+        content=sealed,
+        purpose=event.purpose,
+        source=event.source.value,
+        recorded_by=event.recorded_by,
+        text_version=event.text_version or None,
+    )
+    (index,) = append(uow.log, [entry], now)
+    return index
+
+
+def record(
+    uow_factory: Callable[[], UnitOfWork], wa_id: str, event: ConsentEvent, now: datetime
+) -> Recorded:
+    """Record a consent event for the customer with number ``wa_id`` (created if new).
+
+    Raises:
+        ConsentError: the event lacks what would make it provable; nothing is written.
+    """
+    check_event(event)
+    with uow_factory() as uow:
+        contact = uow.sending.ensure_contact(wa_id, now)
+        index = record_in(uow, contact, event, now)
+        uow.commit()
+    return Recorded(contact.id, index)
+
+
+def effective_events(uow: UnitOfWork, contact: ContactRef) -> list[ConsentEvent]:
+    """The contact's own history plus what the suppression list holds for the number (from
+    before an erasure, say): a later opt-in still counts."""
+    return [*uow.sending.consent_events(contact.id), *uow.sending.suppressions(contact.wa_id_hash)]
+
+
+def history(
+    uow_factory: Callable[[], UnitOfWork], wa_id: str, actor: str, now: datetime
+) -> ConsentHistory:
+    """A customer's consent history and the state derived from it; the read is logged.
+
+    Raises:
+        NotFound: no contact with that number.
+    """
+    with uow_factory() as uow:
+        contact = uow.sending.contact_by_number(wa_id)
+        if contact is None:
+            raise NotFound("contact with number", "(given)")
+        events = uow.sending.consent_events(contact.id)
+        states = current_states(effective_events(uow, contact))
+        record_read(uow, now, actor, "consent_history", f"contact:{contact.id}", contact.subject_id)
+        uow.commit()
+    return ConsentHistory(contact.id, events, states)

@@ -1,0 +1,421 @@
+"""The outbox worker: sends what the gate accepted, at most once, paced to the platform's
+limits (DESIGN invariant 5; reference §3, §4.4).
+
+Each due message meets the gate again (today's consent, not yesterday's), then is marked in
+flight in a committed transaction before its request leaves, carrying its outbox id in
+``biz_opaque_callback_data``. Only a refusal that says the platform did not take the message
+(130429, 131056, connection refused) is retried, with backoff and jitter; a timeout or a
+bare 5xx leaves the outcome unknown until a status webhook reconciles it. After a restart,
+whatever was in flight becomes "outcome unknown"; it is never resent blindly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from chatproof.archive.log import append
+from chatproof.channels.whatsapp.client import SendResult
+from chatproof.channels.whatsapp.errors import CloudApiError, MessageValidationError
+from chatproof.domain.consent import MARKETING, ConsentAction, ConsentEvent, ConsentSource
+from chatproof.domain.pacing import DEFAULT_MESSAGES_PER_SECOND, CustomerPacer, TokenBucket
+from chatproof.domain.policy import MessageKind, OutboundRequest, TemplateCategory, decide
+from chatproof.domain.retry import (
+    DEFAULT_BACKOFF_BASE,
+    DEFAULT_BACKOFF_CAP,
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_UNKNOWN_GRACE,
+    Outcome,
+    SendFailure,
+    Transport,
+    backoff,
+    classify,
+    reason_for,
+)
+from chatproof.domain.templates import TemplateProblem
+from chatproof.services import consent
+from chatproof.services.sending import (
+    SendingSettings,
+    contact_state,
+    decision_entry_in,
+    limit_usage,
+)
+from chatproof.store import UnitOfWork
+from chatproof.store.sending import OutboxRow
+
+logger = logging.getLogger(__name__)
+
+Send = Callable[[Mapping[str, Any]], Awaitable[SendResult]]
+CALLBACK_PREFIX = "outbox:"
+DEFAULT_CUSTOMER_INTERVAL = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    messages_per_second: float = DEFAULT_MESSAGES_PER_SECOND
+    customer_interval: float = DEFAULT_CUSTOMER_INTERVAL
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    backoff_base: float = DEFAULT_BACKOFF_BASE
+    backoff_cap: float = DEFAULT_BACKOFF_CAP
+    unknown_grace: timedelta = DEFAULT_UNKNOWN_GRACE
+    poll: float = 0.2
+    batch: int = 0
+    """Messages claimed per round; 0 means one second's worth."""
+
+
+@dataclass(slots=True)
+class _Claimed:
+    row: OutboxRow
+    payload: dict[str, Any]
+    customer: str
+    result: SendResult | None = None
+    error: BaseException | None = None
+
+
+@dataclass(slots=True)
+class WorkerStats:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    unknown: int = 0
+    refused: int = 0
+    throughput_refusals: int = 0
+    codes: dict[int, int] = field(default_factory=dict)
+
+
+def callback_data(outbox_id: int) -> str:
+    return f"{CALLBACK_PREFIX}{outbox_id}"
+
+
+def outbox_id_from(callback: str) -> int | None:
+    if callback.startswith(CALLBACK_PREFIX) and callback[len(CALLBACK_PREFIX) :].isdigit():
+        return int(callback[len(CALLBACK_PREFIX) :])
+    return None
+
+
+def failure_of(error: BaseException) -> SendFailure:
+    """What kind of failure an exception from the client is."""
+    if isinstance(error, CloudApiError):
+        cause = error.__cause__
+        if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout):
+            return SendFailure(transport=Transport.REFUSED)
+        if isinstance(cause, httpx.TransportError):
+            return SendFailure(transport=Transport.TIMEOUT)
+        return SendFailure(error.code, error.http_status)
+    if isinstance(error, MessageValidationError):
+        return SendFailure(code=100)
+    return SendFailure(transport=Transport.TIMEOUT)
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        send: Send,
+        sending: SendingSettings,
+        settings: WorkerSettings | None = None,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.send = send
+        self.sending = sending
+        self.settings = settings or WorkerSettings()
+        self.now = now
+        self.monotonic = monotonic
+        self.jitter = jitter
+        self.bucket = TokenBucket(self.settings.messages_per_second, 1.0, now=monotonic())
+        self.pacer = CustomerPacer(self.settings.customer_interval)
+        self.stats = WorkerStats()
+
+    # restart
+
+    def recover(self) -> int:
+        """Turn what was in flight when the worker stopped into "outcome unknown"."""
+        now = self.now()
+        with self.uow_factory() as uow:
+            rows = uow.sending.outbox_in_state("in_flight")
+            reason = "in flight when the worker stopped; waiting for a status webhook"
+            for row in rows:
+                uow.sending.update_outbox(
+                    row.id, ("in_flight",), state="unknown", reason=reason, updated_at=now
+                )
+                self._outcome_entry(uow, row, "outbox.unknown", now, reason=reason)
+            uow.commit()
+        if rows:
+            logger.warning(
+                "%d messages were in flight at the last stop: outcome unknown", len(rows)
+            )
+        return len(rows)
+
+    async def run(self) -> None:
+        await asyncio.to_thread(self.recover)
+        while True:
+            try:
+                handled = await self.run_once()
+            except Exception:
+                logger.exception("outbox round failed")
+                handled = 0
+            if not handled:
+                await asyncio.sleep(self.settings.poll)
+
+    # one round
+
+    async def run_once(self) -> int:
+        """Claim due messages, send them paced, record the outcomes; return how many."""
+        claimed = await asyncio.to_thread(self._claim)
+        if not claimed:
+            return 0
+        tasks = []
+        for item in claimed:
+            wait = self.bucket.wait_time(self.monotonic())
+            while wait > 0:
+                await asyncio.sleep(wait)
+                wait = self.bucket.wait_time(self.monotonic())
+            self.bucket.try_take(self.monotonic())
+            tasks.append(asyncio.create_task(self._send_one(item)))
+        await asyncio.gather(*tasks)
+        await asyncio.to_thread(self._record, claimed)
+        return len(claimed)
+
+    async def _send_one(self, item: _Claimed) -> None:
+        try:
+            item.result = await self.send(item.payload)
+        except Exception as exc:  # every failure is classified and recorded, none lost
+            item.error = exc
+
+    def _batch_size(self) -> int:
+        return self.settings.batch or max(1, int(self.settings.messages_per_second))
+
+    def _claim(self) -> list[_Claimed]:
+        now = self.now()
+        clock = self.monotonic()
+        claimed: list[_Claimed] = []
+        with self.uow_factory() as uow:
+            for row in uow.sending.due_outbox(now, self._batch_size()):
+                contact = uow.sending.contact(row.contact_id)
+                wait = self.pacer.wait_time(contact.wa_id_hash, clock)
+                if wait > 0:
+                    uow.sending.update_outbox(
+                        row.id, ("queued",), next_attempt_at=now + timedelta(seconds=wait)
+                    )
+                    continue
+                request = self._request(row)
+                decision = decide(
+                    contact_state(uow, contact),
+                    request,
+                    limit_usage(uow, contact, now),
+                    now,
+                    self.sending.policy,
+                )
+                if not decision.allowed:
+                    uow.sending.update_outbox(
+                        row.id,
+                        ("queued",),
+                        state="refused",
+                        rule_id=decision.rule_id,
+                        reason=decision.reason_en,
+                        updated_at=now,
+                    )
+                    decision_entry_in(
+                        uow,
+                        contact,
+                        decision,
+                        request,
+                        now,
+                        origin=row.origin,
+                        actor=row.actor,
+                        outbox_id=row.id,
+                        template=row.template_name,
+                        stage="send",
+                    )
+                    self.stats.refused += 1
+                    continue
+                document = json.loads(uow.personal.unseal_bytes(contact.subject_id, row.payload))
+                payload = dict(document["payload"])
+                payload["biz_opaque_callback_data"] = callback_data(row.id)
+                uow.sending.update_outbox(
+                    row.id,
+                    ("queued",),
+                    state="in_flight",
+                    attempts=row.attempts + 1,
+                    business_initiated=1 if decision.business_initiated else 0,
+                    updated_at=now,
+                )
+                self.pacer.record(contact.wa_id_hash, clock)
+                claimed.append(_Claimed(row, payload, contact.wa_id_hash))
+            uow.commit()
+        return claimed
+
+    def _request(self, row: OutboxRow) -> OutboundRequest:
+        if row.kind != MessageKind.TEMPLATE.value:
+            return OutboundRequest(row.purpose, MessageKind.FREE_TEXT, broadcast=False)
+        approved = True
+        try:
+            spec = self.sending.catalogue.get(row.template_name or "", row.template_language or "")
+            approved = spec.approved
+            category = spec.category
+        except TemplateProblem:
+            approved = False
+            category = TemplateCategory(row.template_category or "utility")
+        return OutboundRequest(
+            row.purpose, MessageKind.TEMPLATE, category, approved, row.broadcast_id is not None
+        )
+
+    # outcomes
+
+    def _record(self, claimed: list[_Claimed]) -> None:
+        now = self.now()
+        with self.uow_factory() as uow:
+            for item in claimed:
+                if item.result is not None:
+                    self._sent(uow, item, item.result, now)
+                else:
+                    assert item.error is not None
+                    self._failed(uow, item, item.error, now)
+            uow.commit()
+
+    def _sent(self, uow: UnitOfWork, item: _Claimed, result: SendResult, now: datetime) -> None:
+        row = item.row
+        contact = uow.sending.contact(row.contact_id)
+        current = uow.sending.outbox(row.id)
+        delivery = current.delivery or "accepted"
+        platform_hash = uow.sending.add_outbound_message(
+            contact,
+            self.sending.business_number_id,
+            result.message_id,
+            item.payload.get("type", "text"),
+            _preview(uow, contact.subject_id, row),
+            json.dumps(item.payload).encode(),
+            now,
+            delivery,
+        )
+        uow.sending.update_outbox(row.id, ("in_flight",), state="sent", updated_at=now)
+        uow.sending.update_outbox(
+            row.id,
+            ("in_flight", "sent", "failed", "unknown"),
+            platform_id_hash=platform_hash,
+            sent_at=now,
+        )
+        sealed = uow.personal.seal_bytes(contact.subject_id, json.dumps(item.payload).encode(), now)
+        entry = uow.personal.entry(
+            "message.outbound",
+            contact.subject_id,
+            now,
+            platform_id_hash=platform_hash,
+            content=sealed,
+            type=str(item.payload.get("type", "")),
+            outbox=row.id,
+            origin=row.origin,
+        )
+        append(uow.log, [entry], now)
+        self.stats.sent += 1
+
+    def _failed(self, uow: UnitOfWork, item: _Claimed, error: BaseException, now: datetime) -> None:
+        row = item.row
+        failure = failure_of(error)
+        outcome = classify(failure)
+        code = failure.code
+        if code is not None:
+            self.stats.codes[code] = self.stats.codes.get(code, 0) + 1
+        if code == 130429:
+            self.stats.throughput_refusals += 1
+            self.bucket.drain(self.monotonic())
+        detail = str(error)
+        attempts = row.attempts + 1
+        if outcome is Outcome.RETRY and attempts < self.settings.max_attempts:
+            delay = backoff(
+                attempts,
+                self.jitter(),
+                base=self.settings.backoff_base,
+                cap=self.settings.backoff_cap,
+            )
+            uow.sending.update_outbox(
+                row.id,
+                ("in_flight",),
+                state="queued",
+                next_attempt_at=now + delay,
+                error_code=code,
+                reason=f"not taken, retrying: {detail}",
+                updated_at=now,
+            )
+            self.stats.retried += 1
+            return
+        if outcome is Outcome.UNKNOWN:
+            reason = f"no answer from the platform ({detail}); waiting for a status webhook"
+            uow.sending.update_outbox(
+                row.id,
+                ("in_flight",),
+                state="unknown",
+                error_code=code,
+                reason=reason,
+                updated_at=now,
+            )
+            self._outcome_entry(uow, row, "outbox.unknown", now, code=code, reason=reason)
+            self.stats.unknown += 1
+            return
+        reason = reason_for(code, detail)[1]
+        if outcome is Outcome.RETRY:
+            reason = f"gave up after {attempts} attempts: {reason}"
+        mark_failed_in(uow, row, code, reason, now)
+        self.stats.failed += 1
+
+    @staticmethod
+    def _outcome_entry(
+        uow: UnitOfWork, row: OutboxRow, kind: str, now: datetime, **attributes: object
+    ) -> None:
+        contact = uow.sending.contact(row.contact_id)
+        entry = uow.personal.entry(
+            kind,
+            contact.subject_id,
+            now,
+            outbox=row.id,
+            **{k: v for k, v in attributes.items() if v is not None},
+        )
+        append(uow.log, [entry], now)
+
+
+def mark_failed_in(
+    uow: UnitOfWork, row: OutboxRow, code: int | None, reason: str, now: datetime
+) -> None:
+    """Record a final failure with the platform's code and a readable reason; 131050 is the
+    customer's opt-out from marketing and is recorded as one (not confirmed: unsolicited)."""
+    uow.sending.update_outbox(
+        row.id,
+        ("in_flight", "unknown", "sent", "queued"),
+        state="failed",
+        delivery="failed",
+        error_code=code,
+        reason=reason,
+        updated_at=now,
+    )
+    contact = uow.sending.contact(row.contact_id)
+    entry = uow.personal.entry(
+        "outbox.failed", contact.subject_id, now, outbox=row.id, code=code, reason=reason
+    )
+    append(uow.log, [entry], now)
+    if code == 131050:
+        withdrawal = ConsentEvent(
+            MARKETING,
+            ConsentAction.WITHDRAWN,
+            ConsentSource.PLATFORM_ERROR,
+            now,
+            "platform:131050",
+        )
+        consent.record_in(uow, contact, withdrawal, now)
+
+
+def _preview(uow: UnitOfWork, subject_id: str, row: OutboxRow) -> str:
+    document = json.loads(uow.personal.unseal_bytes(subject_id, row.payload))
+    return str(document.get("preview", ""))

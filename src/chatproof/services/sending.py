@@ -1,0 +1,332 @@
+"""Accepting a message for sending: gate → archive → outbox (DESIGN invariant 5).
+
+An agent's or an automation's message is accepted only after the policy gate allowed it;
+the decision, allowed or refused, becomes a log entry in the same transaction as the outbox
+row, so the business can prove years later why each message was allowed. An idempotency key
+makes a retried request return the first answer instead of queueing the message twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from chatproof.archive.log import append
+from chatproof.channels.whatsapp import outbound
+from chatproof.domain.consent import SERVICE, current_states
+from chatproof.domain.errors import DomainError
+from chatproof.domain.policy import (
+    WINDOW,
+    ContactState,
+    Decision,
+    LimitUsage,
+    MessageKind,
+    OutboundRequest,
+    PolicySettings,
+    decide,
+)
+from chatproof.domain.templates import (
+    TemplateCatalogue,
+    TemplateSpec,
+    check_parameters,
+    render_preview,
+)
+from chatproof.services.consent import effective_events
+from chatproof.store import UnitOfWork
+from chatproof.store.sending import ContactRef, OutboxRow
+
+MAX_KEY = 200
+
+
+class SendingError(DomainError):
+    """A send request is malformed; ``field`` names what is wrong."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class SendingSettings:
+    policy: PolicySettings = field(default_factory=PolicySettings)
+    catalogue: TemplateCatalogue = field(default_factory=TemplateCatalogue)
+    business_number_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """Free text, or a template from the catalogue with its body parameters."""
+
+    text: str = ""
+    template: str = ""
+    language: str = ""
+    body_params: tuple[str, ...] = ()
+    purpose: str = SERVICE
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    decision: Decision
+    outbox_id: int | None
+    duplicate: bool = False
+
+
+def contact_state(uow: UnitOfWork, contact: ContactRef) -> ContactState:
+    """What the gate needs to know about ``contact``, read inside ``uow``."""
+    return ContactState(
+        last_inbound_at=uow.sending.last_inbound_at(contact.id),
+        consents=current_states(effective_events(uow, contact)),
+        shredded=uow.sending.is_shredded(contact.subject_id),
+    )
+
+
+def limit_usage(uow: UnitOfWork, contact: ContactRef, now: datetime) -> LimitUsage:
+    reached, counted = uow.sending.reached_since(now - WINDOW, contact.id)
+    return LimitUsage(reached, counted)
+
+
+def request_for(message: Outgoing, spec: TemplateSpec | None, broadcast: bool) -> OutboundRequest:
+    if spec is None:
+        return OutboundRequest(message.purpose, MessageKind.FREE_TEXT, broadcast=broadcast)
+    return OutboundRequest(
+        message.purpose, MessageKind.TEMPLATE, spec.category, spec.approved, broadcast
+    )
+
+
+def decision_entry_in(
+    uow: UnitOfWork,
+    contact: ContactRef,
+    decision: Decision,
+    request: OutboundRequest,
+    now: datetime,
+    *,
+    origin: str,
+    actor: str,
+    outbox_id: int | None,
+    template: str | None = None,
+    stage: str = "accept",
+) -> None:
+    """Archive a gate decision, allowed or refused, with its rule and reason."""
+    entry = uow.personal.entry(
+        "policy.decision",
+        contact.subject_id,
+        now,
+        allowed=decision.allowed,
+        rule=decision.rule_id,
+        reason=decision.reason_en,
+        purpose=request.purpose,
+        message_kind=request.kind.value,
+        category=request.template_category.value if request.template_category else None,
+        template=template,
+        origin=origin,
+        actor=actor,
+        outbox=outbox_id,
+        stage=stage,
+    )
+    append(uow.log, [entry], now)
+
+
+def build_payload(contact: ContactRef, message: Outgoing, spec: TemplateSpec | None) -> dict:
+    """The request body without ``biz_opaque_callback_data`` (the worker adds the outbox id).
+
+    Raises:
+        SendingError / TemplateProblem / MessageValidationError naming the field.
+    """
+    if not contact.wa_id:
+        raise SendingError("to", "the contact's number was erased")
+    if spec is None:
+        return outbound.text_message(contact.wa_id, message.text)
+    check_parameters(spec, message.body_params)
+    components = (
+        [outbound.body_component(*(outbound.text_param(p) for p in message.body_params))]
+        if message.body_params
+        else []
+    )
+    return outbound.template_message(contact.wa_id, spec.name, spec.language, components)
+
+
+def resolve(message: Outgoing, catalogue: TemplateCatalogue) -> TemplateSpec | None:
+    """Raises: SendingError or TemplateProblem naming the field."""
+    if bool(message.text.strip()) == bool(message.template):
+        raise SendingError("text", "give either text or a template, not both or neither")
+    if not message.template:
+        return None
+    if not message.language:
+        raise SendingError("language", "a template needs its language")
+    return catalogue.get(message.template, message.language)
+
+
+def submit_in(
+    uow: UnitOfWork,
+    contact: ContactRef,
+    message: Outgoing,
+    settings: SendingSettings,
+    now: datetime,
+    *,
+    idempotency_key: str,
+    origin: str,
+    actor: str,
+    broadcast_id: int | None = None,
+) -> Accepted:
+    """Gate, archive and queue one message inside ``uow``'s transaction.
+
+    Raises:
+        SendingError, TemplateProblem, MessageValidationError: naming the field; nothing
+        is written then.
+    """
+    if not idempotency_key or len(idempotency_key) > MAX_KEY:
+        raise SendingError("idempotency_key", f"must be 1 to {MAX_KEY} characters")
+    existing = uow.sending.outbox_by_key(idempotency_key)
+    if existing is not None:
+        return _replayed(existing)
+    spec = resolve(message, settings.catalogue)
+    payload = build_payload(contact, message, spec)
+    request = request_for(message, spec, broadcast_id is not None)
+    decision = decide(
+        contact_state(uow, contact), request, limit_usage(uow, contact, now), now, settings.policy
+    )
+    outbox_id = None
+    if decision.allowed:
+        preview = render_preview(spec, message.body_params) if spec else message.text
+        document = {"payload": payload, "preview": preview}
+        sealed = uow.personal.seal_bytes(contact.subject_id, json.dumps(document).encode(), now)
+        outbox_id = uow.sending.add_outbox(
+            idempotency_key=idempotency_key,
+            contact_id=contact.id,
+            broadcast_id=broadcast_id,
+            purpose=message.purpose,
+            kind=request.kind.value,
+            template_name=spec.name if spec else None,
+            template_language=spec.language if spec else None,
+            template_category=spec.category.value if spec else None,
+            payload=sealed,
+            origin=origin[:64],
+            actor=actor[:200],
+            state="queued",
+            business_initiated=1 if decision.business_initiated else 0,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            updated_at=now,
+            rule_id=decision.rule_id,
+        )
+    decision_entry_in(
+        uow,
+        contact,
+        decision,
+        request,
+        now,
+        origin=origin,
+        actor=actor,
+        outbox_id=outbox_id,
+        template=spec.name if spec else None,
+    )
+    return Accepted(decision, outbox_id)
+
+
+def _replayed(row: OutboxRow) -> Accepted:
+    decision = Decision(True, row.rule_id or "", "", "", row.business_initiated)
+    return Accepted(decision, row.id, duplicate=True)
+
+
+def submit(
+    uow_factory: Callable[[], UnitOfWork],
+    to: str,
+    message: Outgoing,
+    settings: SendingSettings,
+    now: datetime,
+    *,
+    idempotency_key: str,
+    origin: str,
+    actor: str,
+) -> Accepted:
+    """Accept a message to the customer with number ``to`` (a known contact or, for a
+    template with documented consent, a new one). A refusal is returned, not raised, and is
+    archived too.
+
+    Raises:
+        SendingError, TemplateProblem, MessageValidationError: naming the field.
+    """
+    with uow_factory() as uow:
+        contact = uow.sending.contact_by_number(to)
+        if contact is None:
+            contact = uow.sending.ensure_contact(to, now)
+        accepted = submit_in(
+            uow,
+            contact,
+            message,
+            settings,
+            now,
+            idempotency_key=idempotency_key,
+            origin=origin,
+            actor=actor,
+        )
+        uow.commit()
+    return accepted
+
+
+def submit_to_contact(
+    uow_factory: Callable[[], UnitOfWork],
+    contact_id: int,
+    message: Outgoing,
+    settings: SendingSettings,
+    now: datetime,
+    *,
+    idempotency_key: str,
+    origin: str,
+    actor: str,
+) -> Accepted:
+    """Like ``submit``, for a known contact (a conversation's customer).
+
+    Raises:
+        NotFound: no such contact.
+    """
+    with uow_factory() as uow:
+        contact = uow.sending.contact(contact_id)
+        accepted = submit_in(
+            uow,
+            contact,
+            message,
+            settings,
+            now,
+            idempotency_key=idempotency_key,
+            origin=origin,
+            actor=actor,
+        )
+        uow.commit()
+    return accepted
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxView:
+    """One outbox message as an agent sees it."""
+
+    id: int
+    state: str
+    delivery: str | None
+    attempts: int
+    rule_id: str | None
+    error_code: int | None
+    reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    may_resend: bool
+
+
+def view(row: OutboxRow, now: datetime, unknown_grace: timedelta) -> OutboxView:
+    """``may_resend`` once an unknown outcome has stayed unknown for the grace period."""
+    return OutboxView(
+        row.id,
+        row.state,
+        row.delivery,
+        row.attempts,
+        row.rule_id,
+        row.error_code,
+        row.reason,
+        row.created_at,
+        row.updated_at,
+        row.state == "unknown" and now - row.updated_at >= unknown_grace,
+    )
