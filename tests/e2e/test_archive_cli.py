@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import delete, insert, select, update
 from typer.testing import CliRunner
 
+from chatproof.archive import merkle
 from chatproof.archive.log import EntryDraft, append
 from chatproof.bootstrap import Components, build
 from chatproof.cli import app
@@ -135,13 +136,11 @@ def test_changing_a_leaf_and_its_recorded_hash_is_caught_by_the_signed_head(
 
     data_dir, components = archive
     changed = leaf(components, 12).replace(b'"n":12', b'"n":13')
-    n = t.merkle_nodes.c
-    tamper(components, update(t.log_entries).where(t.log_entries.c.idx == 12).values(leaf=changed))
     tamper(
         components,
-        update(t.merkle_nodes)
-        .where(n.level == 0, n.idx == 12)
-        .values(hash=hashlib.sha256(b"\x00" + changed).digest()),
+        update(t.log_entries)
+        .where(t.log_entries.c.idx == 12)
+        .values(leaf=changed, leaf_hash=hashlib.sha256(b"\x00" + changed).digest()),
     )
     result = run(data_dir, "verify")
     assert result.exit_code == 1
@@ -165,13 +164,27 @@ def test_swapping_two_entries_is_named(archive: tuple[Path, Components]) -> None
     assert result.exit_code == 1 and "entry 3: reordered" in result.output
 
 
+def test_a_leaf_that_is_no_envelope_is_named(archive: tuple[Path, Components]) -> None:
+    data_dir, components = archive
+    tamper(components, update(t.log_entries).where(t.log_entries.c.idx == 5).values(leaf=b"{}"))
+    result = run(data_dir, "verify")
+    assert (
+        result.exit_code == 1 and "entry 5: changed (leaf is not a log envelope)" in result.output
+    )
+
+
 def test_inserting_an_entry_is_named(archive: tuple[Path, Components]) -> None:
     data_dir, components = archive
     forged = leaf(components, 39).replace(b'"index":39', b'"index":40')
     tamper(
         components,
         insert(t.log_entries).values(
-            idx=40, leaf=forged, kind="status", subject_id="s", appended_at=NOW
+            idx=40,
+            leaf=forged,
+            leaf_hash=merkle.leaf_hash(forged),
+            kind="status",
+            subject_id="s",
+            appended_at=NOW,
         ),
     )
     result = run(data_dir, "verify")

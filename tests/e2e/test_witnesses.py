@@ -58,7 +58,12 @@ def test_a_rewritten_and_re_signed_history_is_caught_by_the_file_witness(tmp_pat
     with components.engine.begin() as conn:
         leaf = conn.execute(t.log_entries.select().where(t.log_entries.c.idx == 5)).one().leaf
         forged = bytes(leaf).replace(b'"n":5', b'"n":6')
-        conn.execute(update(t.log_entries).where(t.log_entries.c.idx == 5).values(leaf=forged))
+        forged_hash = hashlib.sha256(b"\x00" + forged).digest()
+        conn.execute(
+            update(t.log_entries)
+            .where(t.log_entries.c.idx == 5)
+            .values(leaf=forged, leaf_hash=forged_hash)
+        )
         conn.execute(delete(t.merkle_nodes))
         conn.execute(delete(t.tree_heads))
         conn.execute(delete(t.log_state))
@@ -67,7 +72,7 @@ def test_a_rewritten_and_re_signed_history_is_caught_by_the_file_witness(tmp_pat
         for _, stored in uow.log.iter_leaves():
             hashes.append(hashlib.sha256(b"\x00" + stored).digest())
         uow.log.lock_size()
-        uow.log.add_nodes(merkle.batch_append(0, hashes, uow.log.node))
+        uow.log.add_nodes([n for n in merkle.batch_append(0, hashes, uow.log.node) if n[0]])
         uow.log.set_size(len(hashes))
         uow.commit()
     sign_head(components.writer, load_signing_key(components.settings.signing_key_path), NOW)

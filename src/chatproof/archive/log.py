@@ -49,6 +49,7 @@ class StoredEntry:
     kind: str
     subject_id: str | None
     platform_id_hash: str | None
+    leaf_hash: bytes
 
 
 class LogRepository(ABC):
@@ -58,7 +59,9 @@ class LogRepository(ABC):
     - ``lock_size`` MUST block other appenders until the caller's transaction ends, so entry
       numbers stay dense and unique across processes.
     - Leaves and nodes MUST be written as given and MUST NOT be changed or deleted afterwards.
-    - ``node(level, index)`` MUST return the hash of a complete subtree that was written.
+    - ``node(level, index)`` MUST return the hash of a complete subtree that was written:
+      level 0 is an entry's ``leaf_hash``, given with the entry; ``add_nodes`` gets the
+      levels above.
     """
 
     @abstractmethod
@@ -83,17 +86,19 @@ class LogRepository(ABC):
     def entry(self, index: int) -> StoredEntry | None: ...
 
     @abstractmethod
-    def find_by_platform_id(self, platform_id_hash: str) -> list[int]: ...
+    def first_by_platform_id(self, platform_id_hash: str) -> int | None:
+        """The first entry about a platform id (a message's own entry), if any."""
 
     @abstractmethod
     def iter_leaves(self, start: int = 0, batch: int = 10_000) -> Iterator[tuple[int, bytes]]:
         """(index, leaf) in index order, as stored (gaps and extras included)."""
 
     @abstractmethod
-    def iter_recorded_leaves(
+    def recorded_leaf_batches(
         self, batch: int = 10_000
-    ) -> Iterator[tuple[int, bytes, bytes | None]]:
-        """(index, leaf, recorded leaf hash or None) in index order, for the verifier."""
+    ) -> Iterator[Sequence[tuple[int, bytes, bytes]]]:
+        """(index, leaf, recorded leaf hash) in index order, as stored, in batches: the
+        verifier's whole input."""
 
     @abstractmethod
     def add_head(self, sth: SignedTreeHead) -> None: ...
@@ -187,18 +192,21 @@ def append(repository: LogRepository, drafts: Sequence[EntryDraft], now: datetim
     if not drafts:
         return []
     size = repository.lock_size()
-    entries = [
-        StoredEntry(
-            index=size + i,
-            leaf=encode_leaf(size + i, draft),
-            kind=draft.kind,
-            subject_id=draft.subject_id,
-            platform_id_hash=draft.platform_id_hash,
+    entries = []
+    for index, draft in enumerate(drafts, start=size):
+        leaf = encode_leaf(index, draft)
+        entries.append(
+            StoredEntry(
+                index,
+                leaf,
+                draft.kind,
+                draft.subject_id,
+                draft.platform_id_hash,
+                merkle.leaf_hash(leaf),
+            )
         )
-        for i, draft in enumerate(drafts)
-    ]
-    nodes = merkle.batch_append(size, [merkle.leaf_hash(e.leaf) for e in entries], repository.node)
+    nodes = merkle.batch_append(size, [e.leaf_hash for e in entries], repository.node)
     repository.add_entries(entries, now)
-    repository.add_nodes(nodes)
+    repository.add_nodes([node for node in nodes if node[0]])
     repository.set_size(size + len(entries))
     return [e.index for e in entries]

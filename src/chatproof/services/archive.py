@@ -130,10 +130,10 @@ def resolve_entry(
             if index >= uow.log.size():
                 raise ArchiveError(f"entry {index} does not exist (log size {uow.log.size()})")
             return index
-        found = uow.log.find_by_platform_id(pseudonyms.hash("wamid", entry))
-    if not found:
+        found = uow.log.first_by_platform_id(pseudonyms.hash("wamid", entry))
+    if found is None:
         raise ArchiveError("no log entry for that message id")
-    return found[0]
+    return found
 
 
 def inclusion_document(

@@ -150,6 +150,7 @@ messages = Table(
     Column("media_next_attempt_at", Moment),
     Column("media_error", Text),
     Column("media_blob", Hash),
+    Column("log_index", BigInteger),
     Index(None, "conversation_id", "id"),
     Index(None, "media_state", "media_next_attempt_at"),
 )
@@ -194,7 +195,10 @@ access_log = Table(
 )
 
 # The archive (DESIGN invariants 3 and 4): leaves are stored as written and never change;
-# complete-subtree hashes let proofs be answered without reading the whole log.
+# complete-subtree hashes let proofs be answered without reading the whole log. A leaf's own
+# hash (level 0) sits in its row; ``merkle_nodes`` holds the levels above. The log has no
+# secondary indexes: each would cost a random page write per entry (docs/performance.md);
+# a message's entry is found through ``messages.log_index``.
 
 log_state = Table(
     "log_state",
@@ -206,11 +210,12 @@ log_state = Table(
 log_entries = Table(
     "log_entries",
     metadata,
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("idx", Id, primary_key=True, autoincrement=False),
     Column("leaf", LargeBinary, nullable=False),
+    Column("leaf_hash", LargeBinary, nullable=False),
     Column("kind", String(64), nullable=False),
-    Column("subject_id", String(36), index=True),
-    Column("platform_id_hash", Hash, index=True),
+    Column("subject_id", String(36)),
+    Column("platform_id_hash", Hash),
     Column("appended_at", Moment, nullable=False),
 )
 
@@ -220,6 +225,7 @@ merkle_nodes = Table(
     Column("level", SmallInteger, primary_key=True, autoincrement=False),
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
     Column("hash", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 tree_heads = Table(

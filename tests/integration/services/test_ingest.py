@@ -16,6 +16,7 @@ from sqlalchemy.exc import StatementError
 from chatproof.channels.errors import PayloadError
 from chatproof.channels.whatsapp.webhook import parse_webhook
 from chatproof.domain.messages import WebhookBatch
+from chatproof.services.archive import resolve_entry
 from chatproof.services.ingest import Received, ingest
 from chatproof.store import UnitOfWork
 from chatproof.store import tables as t
@@ -97,6 +98,26 @@ def test_redelivery_is_stored_once(engine: Engine, uow_factory: Callable[[], Uni
     with engine.connect() as conn:
         conversation = conn.execute(select(t.conversations)).one()
     assert (conversation.message_count, conversation.unread_count) == (1, 1)
+
+
+def test_a_messages_wamid_finds_its_log_entry_through_the_message(
+    engine: Engine, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    ingest([_echo("wamid.first"), received(sample_body("message/text"))], uow_factory, NOW)
+    ingest([_echo("wamid.second")], uow_factory, NOW)
+    for wamid in ("wamid.first", "wamid.second"):
+        index = resolve_entry(uow_factory, wamid, PSEUDONYMS)
+        with uow_factory() as uow:
+            entry = uow.log.entry(index)
+        assert entry is not None and entry.kind == "message.outbound"
+        assert entry.platform_id_hash == PSEUDONYMS.hash("wamid", wamid)
+        with engine.connect() as conn:
+            linked = conn.execute(
+                select(t.messages.c.log_index).where(
+                    t.messages.c.platform_id_hash == entry.platform_id_hash
+                )
+            ).scalar_one()
+        assert linked == index
 
 
 def _status_body(wamid: str, status: str, ts: int, error: int | None = None) -> bytes:

@@ -48,7 +48,8 @@ def test_appends_are_dense_and_answer_proofs(uow_factory: Callable[[], UnitOfWor
             assert proof == reference.inclusion_proof(index)
         assert merkle.consistency_proof(9, 37, uow.log.node) == reference.consistency_proof(9)
         assert [i for i, _ in uow.log.iter_leaves(batch=10)] == list(range(37))
-        assert uow.log.find_by_platform_id(f"{17:064x}") == [17]
+        assert uow.log.first_by_platform_id(f"{17:064x}") == 17
+        assert uow.log.first_by_platform_id(f"{99:064x}") is None
 
 
 def test_a_leaf_is_canonical_json_naming_index_kind_retention_and_subject(
