@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from chatproof.archive.blobs import BlobStore
-from chatproof.archive.keyfiles import derive_key, load_master_key
+from chatproof.archive.keyfiles import derive_key
+from chatproof.archive.master_keys import load_master_keys
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.archive.retention import (
     DEFAULT_RETENTION_CLASSES,
@@ -25,6 +26,7 @@ from chatproof.store import (
     SealingPolicy,
     SqlAlchemyUnitOfWork,
     UnitOfWork,
+    VersionedSealingPolicy,
     make_engine,
     migrate,
     scrub,
@@ -41,6 +43,9 @@ class Components:
     retention_classes: Mapping[str, RetentionClass] = field(
         default_factory=lambda: dict(DEFAULT_RETENTION_CLASSES)
     )
+    derivation_key: bytes = field(default=b"", repr=False)
+    """Root of keys derived for a purpose (``derive_key``); unlike the master key it never
+    changes, so what was derived from it stays valid across master key rotations."""
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -79,19 +84,22 @@ def build(settings: Settings, *, run_migrations: bool = True) -> Components:
     classes = retention_classes(
         settings.archive.retention, settings.archive.default_retention_class
     )
-    master = load_master_key(settings.keys_dir)
+    master = load_master_keys(settings.keys_dir)
     engine = make_engine(settings.database_url)
     if run_migrations:
         migrate(engine)
     return Components(
         settings=settings,
         engine=engine,
-        sealing=SealingPolicy(
-            master_key=master,
+        sealing=VersionedSealingPolicy(
+            master_key=master.current,
+            master_version=master.version,
+            older_master_keys=master.older,
             retention_class=settings.archive.default_retention_class,
             timezone=ZoneInfo(settings.archive.timezone),
         ),
-        pseudonyms=Pseudonymizer(derive_key(master, "pseudonyms")),
+        pseudonyms=Pseudonymizer(derive_key(master.derivation, "pseudonyms")),
         blobs=BlobStore(settings.media_dir),
         retention_classes=classes,
+        derivation_key=master.derivation,
     )

@@ -55,19 +55,36 @@ def create_keys(keys_dir: Path) -> None:
 
 
 def load_master_key(keys_dir: Path) -> bytes:
-    """Raises:
-    ArchiveError: the master key is missing, unreadable or malformed.
+    """The current master key (``master.key``; see ``master_keys`` for older versions).
+
+    Raises:
+        ArchiveError: the master key is missing, unreadable or malformed.
     """
-    path = keys_dir / MASTER_KEY_FILE
+    return read_master_key_file(keys_dir / MASTER_KEY_FILE)[1]
+
+
+def read_master_key_file(path: Path) -> tuple[int, bytes]:
+    """(version, key) from a master key file: ``<hex>`` is version 1 (as ``chatproof init``
+    writes it), ``v<N>:<hex>`` version N.
+
+    Raises:
+        ArchiveError: the file is missing, unreadable or malformed.
+    """
     try:
-        key = bytes.fromhex(path.read_text().strip())
+        text = path.read_text().strip()
     except FileNotFoundError:
         raise ArchiveError(f"{path} is missing; run `chatproof init` first") from None
+    version_text, _, hex_key = text.rpartition(":")
+    try:
+        version = int(version_text.removeprefix("v")) if version_text else 1
+        key = bytes.fromhex(hex_key)
     except ValueError:
         raise ArchiveError(f"{path} is not a hex-encoded key") from None
+    if version < 1:
+        raise ArchiveError(f"{path}: version {version} is not a master key version")
     if len(key) != MASTER_KEY_BYTES:
         raise ArchiveError(f"{path} must hold {MASTER_KEY_BYTES} bytes, not {len(key)}")
-    return key
+    return version, key
 
 
 def derive_key(master_key: bytes, purpose: str) -> bytes:

@@ -206,11 +206,17 @@ class KeyStore:
         return shredded
 
     def rotate_master(
-        self, new_master_key: bytes, new_version: int, *, batch_size: int = DEFAULT_ROTATION_BATCH
+        self,
+        new_master_key: bytes,
+        new_version: int,
+        *,
+        batch_size: int = DEFAULT_ROTATION_BATCH,
+        limit: int | None = None,
     ) -> RotationResult:
-        """Re-wrap every active bucket key under ``new_master_key``; from now on new bucket keys
-        are wrapped under it too. Resumable: after an interruption, call again with the same key
-        and version (on a new KeyStore, pass the old key in ``older_master_keys``).
+        """Re-wrap every active bucket key (at most about ``limit``, whole batches) under
+        ``new_master_key``; from now on new bucket keys are wrapped under it too. Resumable:
+        after an interruption, or to go on after ``limit``, call again with the same key and
+        version (on a new KeyStore, pass the old key in ``older_master_keys``).
 
         Raises:
             MasterKeyError: ``new_version`` is older than the current one or already names
@@ -243,6 +249,8 @@ class KeyStore:
                     rewrapped += 1
                 else:
                     skipped += 1
+            if limit is not None and rewrapped + skipped >= limit:
+                break
         return RotationResult(rewrapped=rewrapped, skipped=skipped)
 
     def master_versions_in_use(self) -> dict[int, int]:

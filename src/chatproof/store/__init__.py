@@ -19,6 +19,7 @@ from chatproof.store.quarantine import (
     SqlAlchemyQuarantineRepository,
 )
 from chatproof.store.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWork
+from chatproof.store.versioned_sealing import VersionedSealingPolicy
 from chatproof.store.webhooks import SaveCounts, SqlAlchemyWebhookRepository, WebhookRepository
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "SqlAlchemyWebhookRepository",
     "StoreError",
     "UnitOfWork",
+    "VersionedSealingPolicy",
     "WebhookRepository",
     "backup",
     "make_engine",
