@@ -78,6 +78,13 @@ def leaves(data_dir: Path) -> list[bytes]:
         components.close()
 
 
+def derived_keys(data_dir: Path) -> tuple[bytes, str]:
+    """What keys derived for other purposes (sessions, TOTP, pseudonyms) start from."""
+    components = build(load_settings(data_dir, {}))
+    components.close()
+    return components.derivation_key, components.pseudonyms.hash("wamid", "wamid.xyzxyz")
+
+
 def rotations(data_dir: Path) -> list[dict]:
     found = [json.loads(leaf) for leaf in leaves(data_dir)]
     return [e for e in found if e["kind"] == "keys.master_rotated"]
@@ -91,9 +98,12 @@ def test_after_rotation_everything_unseals_and_the_old_key_file_is_not_needed(
     before = leaves(data_dir)
     proof_before = run(data_dir, "proof", "wamid.xyzxyz", "--json")
 
+    derived_before = derived_keys(data_dir)
+
     result = run(data_dir, "keys", "rotate-master", "--remove-old")
 
     assert result.exit_code == 0, result.output
+    assert derived_keys(data_dir) == derived_before
     assert "Rotated to master key version 2" in result.output
     assert f"Removed {keys_dir / 'master.v1.key'}." in result.output
     assert not (keys_dir / "master.v1.key").exists()

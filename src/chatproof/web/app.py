@@ -80,7 +80,7 @@ def create_app(
     app = ChatproofApp(title="chatproof", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.components = components
-    app.state.account_keys = AccountKeys.from_master(components.sealing.master_key)
+    app.state.account_keys = AccountKeys.from_master(components.derivation_key)
     app.router.routes.extend(
         [
             Route(webhooks.PATH, webhooks.handshake, methods=["GET"]),
