@@ -73,6 +73,60 @@ class ArchiveSettings:
 
 
 @dataclass(frozen=True)
+class SendingSettingsSection:
+    """Outbox pacing, the messaging limit, and the keyword opt-out/opt-in (issue 4)."""
+
+    messages_per_second: float = 80.0
+    customer_interval_seconds: float = 1.0
+    messaging_limit: int = 250
+    service_case_days: int = 30
+    max_attempts: int = 8
+    unknown_grace_minutes: float = 15.0
+    stop_keywords: tuple[str, ...] = ()
+    start_keywords: tuple[str, ...] = ()
+    unsubscribe_payloads: tuple[str, ...] = ()
+    opt_out_confirmation_de: str = ""
+    opt_out_confirmation_en: str = ""
+    opt_in_text_de: str = ""
+    opt_in_text_en: str = ""
+    opt_in_text_version: str = "1"
+    opt_in_confirmation_de: str = ""
+    opt_in_confirmation_en: str = ""
+
+
+@dataclass(frozen=True)
+class AutomationSettingsSection:
+    """Art. 13 notice, greeting, away message with business hours, FAQ, quick replies."""
+
+    privacy_notice_de: str = ""
+    privacy_notice_en: str = ""
+    greeting_de: str = ""
+    greeting_en: str = ""
+    away_de: str = ""
+    away_en: str = ""
+    away_interval_hours: float = 12.0
+    hours_mon: str = ""
+    hours_tue: str = ""
+    hours_wed: str = ""
+    hours_thu: str = ""
+    hours_fri: str = ""
+    hours_sat: str = ""
+    hours_sun: str = ""
+    holiday_state: str = ""
+    closed_days: tuple[str, ...] = ()
+    faq_enabled: bool = False
+    faq: tuple[dict[str, Any], ...] = ()
+    quick_reply: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class TemplateSettingsSection:
+    """The business's approved templates (``[[templates.template]]``)."""
+
+    template: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
 class EmulatorSettingsSection:
     port: int = DEFAULT_EMULATOR_PORT
     webhook_url: str = ""
@@ -87,6 +141,9 @@ class Settings:
     media: MediaSettings = MediaSettings()
     archive: ArchiveSettings = ArchiveSettings()
     emulator: EmulatorSettingsSection = EmulatorSettingsSection()
+    sending: SendingSettingsSection = SendingSettingsSection()
+    automations: AutomationSettingsSection = AutomationSettingsSection()
+    templates: TemplateSettingsSection = TemplateSettingsSection()
 
     @property
     def database_url(self) -> str:
@@ -116,6 +173,9 @@ _SECTION_TYPES: dict[str, type] = {
     "media": MediaSettings,
     "archive": ArchiveSettings,
     "emulator": EmulatorSettingsSection,
+    "sending": SendingSettingsSection,
+    "automations": AutomationSettingsSection,
+    "templates": TemplateSettingsSection,
 }
 
 

@@ -102,6 +102,74 @@ default_retention_class = "business_letter"
 # url = "https://tsa.example.org/tsr"
 # ca_file = "/etc/chatproof/tsa-ca.pem"
 
+[sending]
+# The outbox sends at most this many messages per second (the number's throughput: 80 by
+# default at Meta) and leaves this many seconds between two messages to one customer.
+messages_per_second = 80.0
+customer_interval_seconds = 1.0
+# Unique customers reached outside a 24-hour window per rolling 24 hours, as WhatsApp
+# Manager shows it: 250, 2000, 10000, 100000, or 0 for unlimited.
+messaging_limit = 250
+# A utility template about a case the customer opened may follow this many days later.
+service_case_days = 30
+max_attempts = 8
+# After this long without a status webhook, an agent may resend a message whose outcome
+# is unknown.
+unknown_grace_minutes = 15.0
+# Empty lists mean the built-in German and English keywords (STOP, STOPP, ABMELDEN, …).
+stop_keywords = []
+start_keywords = []
+unsubscribe_payloads = []
+# Texts for the double opt-in by "START" (the consent text is recorded as shown) and the
+# confirmations; empty means the built-in wording.
+opt_in_text_de = ""
+opt_in_text_en = ""
+opt_in_text_version = "1"
+opt_in_confirmation_de = ""
+opt_in_confirmation_en = ""
+opt_out_confirmation_de = ""
+opt_out_confirmation_en = ""
+
+[automations]
+# Art. 13 GDPR: sent once to every new contact. Name the controller and link the notice.
+privacy_notice_de = ""
+privacy_notice_en = ""
+# Greeting for new contacts; empty switches it off.
+greeting_de = ""
+greeting_en = ""
+# Away message outside business hours, at most once per customer per interval.
+away_de = ""
+away_en = ""
+away_interval_hours = 12.0
+# Opening hours per weekday ("09:00-12:30, 13:30-17:00"; empty = closed). All empty: no
+# away message. Public holidays of the state (BY, NW, …) and closing days close too.
+hours_mon = ""
+hours_tue = ""
+hours_wed = ""
+hours_thu = ""
+hours_fri = ""
+hours_sat = ""
+hours_sun = ""
+holiday_state = ""
+closed_days = []
+# FAQ answers go out automatically only inside the 24-hour window and only when enabled.
+faq_enabled = false
+# [[automations.faq]]
+# name = "hours"
+# answer = "Wir sind Mo–Fr 9–17 Uhr für Sie da."
+# any = ["öffnungszeiten", "geöffnet"]
+# [[automations.quick_reply]]
+# name = "thanks"
+# text = "Danke, {{name}}! Viele Grüße, {{agent}}"
+
+# The approved templates of the business, as in WhatsApp Manager.
+# [[templates.template]]
+# name = "order_update"
+# language = "de"
+# category = "utility"           # marketing, utility or authentication
+# body_params = 2
+# text = "Hallo {{{{1}}}}, {{{{2}}}}"
+
 [emulator]
 port = {emulator_port}
 """

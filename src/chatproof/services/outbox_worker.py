@@ -127,8 +127,10 @@ class OutboxWorker:
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
+        reader: Callable[[], UnitOfWork] | None = None,
     ) -> None:
         self.uow_factory = uow_factory
+        self.reader = reader or uow_factory
         self.send = send
         self.sending = sending
         self.settings = settings or WorkerSettings()
@@ -202,6 +204,9 @@ class OutboxWorker:
         now = self.now()
         clock = self.monotonic()
         claimed: list[_Claimed] = []
+        with self.reader() as peek:
+            if not peek.sending.due_outbox(now, 1):
+                return claimed  # asked without the writer's lock: idle costs ingest nothing
         with self.uow_factory() as uow:
             for row in uow.sending.due_outbox(now, self._batch_size()):
                 contact = uow.sending.contact(row.contact_id)

@@ -91,6 +91,7 @@ class InboundRow:
     text: bytes | None
     raw: bytes
     sent_at: datetime
+    received_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,7 @@ class StatusRow:
     at: datetime
     error_code: int | None
     raw: bytes
+    received_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -484,7 +486,7 @@ class SqlAlchemySendingRepository(SendingRepository):
     def cursor(self, name: str) -> int:
         r = t.reaction_cursors.c
         found = self.conn.execute(select(r.position).where(r.name == name)).scalar()
-        return int(found) if found is not None else -1
+        return int(found) if found is not None else 0
 
     def set_cursor(self, name: str, position: int) -> None:
         r = t.reaction_cursors.c
@@ -524,6 +526,7 @@ class SqlAlchemySendingRepository(SendingRepository):
                 m.text,
                 m.raw,
                 m.sent_at,
+                m.received_at,
             )
             .join(t.conversations, c.id == m.conversation_id)
             .join(t.contacts, p.id == c.contact_id)
@@ -536,7 +539,7 @@ class SqlAlchemySendingRepository(SendingRepository):
     def statuses_after(self, position: int, limit: int) -> list[StatusRow]:
         s = t.statuses.c
         query = (
-            select(s.id, s.platform_id_hash, s.status, s.at, s.error_code, s.raw)
+            select(s.id, s.platform_id_hash, s.status, s.at, s.error_code, s.raw, s.received_at)
             .where(s.id > position)
             .order_by(s.id)
             .limit(limit)

@@ -25,7 +25,7 @@ from chatproof.services.archive import HeadPolicy, head_due, publish_head, sign_
 from chatproof.services.group_commit import GroupCommitter
 from chatproof.services.ingest import Received, ingest, quarantine_unstorable
 from chatproof.services.media import Download, MediaPolicy, fetch_due_media
-from chatproof.web import api, ui, webhooks
+from chatproof.web import api, sending_setup, ui, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ def create_app(
     def write_one(item: Received, error: Exception) -> None:
         quarantine_unstorable(item, error, components.writer, datetime.now(UTC))
 
+    sending = sending_setup.sending_setup(settings)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         committer: GroupCommitter[Received] = GroupCommitter(write, write_one)
@@ -65,6 +67,7 @@ def create_app(
                 _media_worker(components, download, media_policy, media_poll), name="media"
             ),
             asyncio.create_task(_head_signer(components), name="tree heads"),
+            *sending_setup.background_tasks(sending, components.writer, components.reader, client),
         ]
         try:
             yield

@@ -1,0 +1,157 @@
+"""Turning the ``[sending]``, ``[automations]`` and ``[templates]`` settings into the sending
+services' values, and running the outbox worker and the after-ingest processor beside the
+server (issue 4). The CLI builds the same values from here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from chatproof.channels.whatsapp.client import CloudApiClient
+from chatproof.config import ConfigError, Settings
+from chatproof.domain.business_hours import WEEKDAYS, BusinessHours
+from chatproof.domain.errors import DomainError
+from chatproof.domain.faq import FaqRule
+from chatproof.domain.opt_out import (
+    DEFAULT_START_KEYWORDS,
+    DEFAULT_STOP_KEYWORDS,
+    KeywordMatcher,
+)
+from chatproof.domain.policy import PolicySettings, check_messaging_limit
+from chatproof.domain.snippets import placeholders
+from chatproof.domain.templates import TemplateCatalogue, TemplateSpec
+from chatproof.services.outbox_worker import OutboxWorker, WorkerSettings
+from chatproof.services.reactions import AutomationSettings, ReactionProcessor
+from chatproof.services.sending import SendingSettings
+from chatproof.store import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+REACTION_POLL = 0.25
+
+DEFAULT_OPT_OUT_CONFIRMATION = {
+    "de": "Sie wurden abgemeldet und erhalten keine Werbung mehr von uns. Schreiben Sie START, "
+    "um sich wieder anzumelden.",
+    "en": "You have been unsubscribed and will receive no more marketing from us. Write START "
+    "to subscribe again.",
+}
+DEFAULT_OPT_IN_TEXT = {
+    "de": "Ja, ich möchte Neuigkeiten und Angebote per WhatsApp erhalten. Abmeldung jederzeit "
+    "mit STOP.",
+    "en": "Yes, I want to receive news and offers on WhatsApp. Unsubscribe any time with STOP.",
+}
+DEFAULT_OPT_IN_CONFIRMATION = {
+    "de": "Danke! Sie erhalten nun unsere Neuigkeiten per WhatsApp. Abmeldung jederzeit mit STOP.",
+    "en": "Thank you! You will now receive our news on WhatsApp. Unsubscribe any time with STOP.",
+}
+
+
+@dataclass(frozen=True)
+class SendingSetup:
+    sending: SendingSettings
+    worker: WorkerSettings
+    automations: AutomationSettings
+    quick_replies: dict[str, str]
+
+
+def _texts(de: str, en: str, default: dict[str, str] | None = None) -> dict[str, str]:
+    texts = {k: v for k, v in (("de", de), ("en", en)) if v}
+    return texts or dict(default or {})
+
+
+def sending_setup(settings: Settings) -> SendingSetup:
+    """Raises: ConfigError naming the setting that is wrong."""
+    s, a = settings.sending, settings.automations
+    try:
+        limit = check_messaging_limit(s.messaging_limit)
+    except ValueError as exc:
+        raise ConfigError(f"sending.messaging_limit {exc}") from None
+    if s.messages_per_second <= 0:
+        raise ConfigError("sending.messages_per_second must be positive")
+    try:
+        templates = [
+            TemplateSpec.from_mapping(item, f"templates.template[{i}]")
+            for i, item in enumerate(settings.templates.template)
+        ]
+        faq = tuple(
+            FaqRule.from_mapping(item, f"automations.faq[{i}]") for i, item in enumerate(a.faq)
+        )
+        week = {day: getattr(a, f"hours_{day}") for day in WEEKDAYS}
+        hours = None
+        if any(week.values()):
+            hours = BusinessHours.from_settings(
+                week, settings.archive.timezone, a.holiday_state, a.closed_days
+            )
+        quick = {}
+        for i, item in enumerate(a.quick_reply):
+            name, text = item.get("name"), item.get("text")
+            if not isinstance(name, str) or not isinstance(text, str) or not name or not text:
+                raise ConfigError(f"automations.quick_reply[{i}] needs a name and a text")
+            placeholders(text)
+            quick[name] = text
+    except DomainError as exc:
+        raise ConfigError(str(exc)) from None
+    sending = SendingSettings(
+        PolicySettings(s.service_case_days, limit),
+        TemplateCatalogue(templates),
+        settings.whatsapp.phone_number_id,
+    )
+    worker = WorkerSettings(
+        messages_per_second=s.messages_per_second,
+        customer_interval=s.customer_interval_seconds,
+        max_attempts=s.max_attempts,
+        unknown_grace=timedelta(minutes=s.unknown_grace_minutes),
+    )
+    automations = AutomationSettings(
+        matcher=KeywordMatcher(
+            s.stop_keywords or DEFAULT_STOP_KEYWORDS, s.start_keywords or DEFAULT_START_KEYWORDS
+        ),
+        unsubscribe_payloads=s.unsubscribe_payloads,
+        opt_out_confirmation=_texts(
+            s.opt_out_confirmation_de, s.opt_out_confirmation_en, DEFAULT_OPT_OUT_CONFIRMATION
+        ),
+        opt_in_text=_texts(s.opt_in_text_de, s.opt_in_text_en, DEFAULT_OPT_IN_TEXT),
+        opt_in_text_version=s.opt_in_text_version,
+        opt_in_confirmation=_texts(
+            s.opt_in_confirmation_de, s.opt_in_confirmation_en, DEFAULT_OPT_IN_CONFIRMATION
+        ),
+        privacy_notice=_texts(a.privacy_notice_de, a.privacy_notice_en),
+        greeting=_texts(a.greeting_de, a.greeting_en),
+        away=_texts(a.away_de, a.away_en),
+        away_interval=timedelta(hours=a.away_interval_hours),
+        hours=hours,
+        faq_enabled=a.faq_enabled,
+        faq=faq,
+    )
+    return SendingSetup(sending, worker, automations, quick)
+
+
+async def run_reactions(processor: ReactionProcessor, poll: float = REACTION_POLL) -> None:
+    """Follow what ingest committed; a failed round is logged and tried again."""
+    while True:
+        try:
+            report = await asyncio.to_thread(processor.run_once)
+            busy = report.messages or report.statuses or report.events
+        except Exception:
+            logger.exception("reacting to received messages failed")
+            busy = False
+        if not busy:
+            await asyncio.sleep(poll)
+
+
+def background_tasks(
+    setup: SendingSetup,
+    writer: Callable[[], UnitOfWork],
+    reader: Callable[[], UnitOfWork],
+    client: CloudApiClient,
+) -> list[asyncio.Task[None]]:
+    """The outbox worker and the after-ingest processor, as tasks of the running loop."""
+    worker = OutboxWorker(writer, client.send_payload, setup.sending, setup.worker, reader=reader)
+    processor = ReactionProcessor(writer, setup.sending, setup.automations, reader=reader)
+    return [
+        asyncio.create_task(worker.run(), name="outbox"),
+        asyncio.create_task(run_reactions(processor), name="reactions"),
+    ]
