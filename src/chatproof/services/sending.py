@@ -189,7 +189,8 @@ def submit_in(
         contact_state(uow, contact), request, limit_usage(uow, contact, now), now, settings.policy
     )
     outbox_id = None
-    if decision.allowed:
+    # A broadcast keeps its refusals too, so its report names every contact and the reason.
+    if decision.allowed or broadcast_id is not None:
         preview = render_preview(spec, message.body_params) if spec else message.text
         document = {"payload": payload, "preview": preview}
         sealed = uow.personal.seal_bytes(contact.subject_id, json.dumps(document).encode(), now)
@@ -205,13 +206,14 @@ def submit_in(
             payload=sealed,
             origin=origin[:64],
             actor=actor[:200],
-            state="queued",
+            state="queued" if decision.allowed else "refused",
             business_initiated=1 if decision.business_initiated else 0,
             attempts=0,
             next_attempt_at=now,
             created_at=now,
             updated_at=now,
             rule_id=decision.rule_id,
+            reason=None if decision.allowed else decision.reason_en,
         )
     decision_entry_in(
         uow,
@@ -228,7 +230,8 @@ def submit_in(
 
 
 def _replayed(row: OutboxRow) -> Accepted:
-    decision = Decision(True, row.rule_id or "", "", "", row.business_initiated)
+    allowed = row.state != "refused"
+    decision = Decision(allowed, row.rule_id or "", "", row.reason or "", row.business_initiated)
     return Accepted(decision, row.id, duplicate=True)
 
 
