@@ -76,10 +76,7 @@ def detect(
     )
     grammar = Grammar(fmt)
     readable = 0
-    for line in sampled:
-        found = grammar.match(line)
-        if found is None:
-            continue
+    for found in grammar.finditer("\n".join(sampled)):
         try:
             grammar.moment(*found.groups()[:3])
         except ValueError:

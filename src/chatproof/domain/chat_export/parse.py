@@ -1,111 +1,228 @@
-"""Reading an export line by line: a message starts on a line the format's grammar matches
-and runs until the next one; every other line continues it. Lines are consumed lazily and
-only the message being read is held, so memory does not grow with the file."""
+"""Reading an export: a message starts where the format's grammar finds a message line and
+runs until the next one; the lines in between continue it.
+
+The text is taken in blocks of many lines, and the grammar's one compiled expression finds
+every message start in a block at once, so Python does work per message, not per line or
+character. Only the message that runs past a block's end is carried over, so memory does not
+grow with the file.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chatproof.domain.chat_export.grammar import LOOSE_START, Grammar
 from chatproof.domain.chat_export.model import BadLine, ChatMessage, ExportFormat, Kind, Platform
 from chatproof.domain.chat_export.phrases import (
     ANDROID_ATTACHMENT,
-    DELETED,
     DIRECTION_MARKS,
-    ENCRYPTION_NOTICE,
     IOS_ATTACHMENT,
     LRM,
-    MEDIA_OMITTED,
+    NOTICES,
     SYSTEM_NOTICE,
 )
 
+BLOCK = 1 << 16
+"""Characters gathered before message starts are searched for."""
+
+MAX_AUTHORS = 10_000
+"""Distinct authors remembered; a chat has a handful, a big group a few hundred."""
+
+_SPECIAL_ENDS = ">) "
+"""How an attachment line, or a notice with trailing space, ends."""
+
 BLANK = DIRECTION_MARKS + " \t\ufeff"
 
+_SYSTEM, _MESSAGE, _ATTACHMENT = Kind.SYSTEM, Kind.MESSAGE, Kind.ATTACHMENT
 
-def parse(lines: Iterable[str], fmt: ExportFormat) -> Iterator[ChatMessage | BadLine]:
+
+def parse(pieces: Iterable[str], fmt: ExportFormat) -> Iterator[ChatMessage | BadLine]:
     """Messages in file order, and a ``BadLine`` for each line that starts like a message
-    but cannot be read as one (and for the lines that continue it). Lines may end in
-    ``\\n`` or ``\\r\\n``; line numbers start at 1."""
-    grammar = Grammar(fmt)
-    match = grammar.match
-    moment = grammar.moment
-    loose = LOOSE_START.match
-    ios = fmt.platform is Platform.IOS
-    unreadable = f"not a message line in the {fmt.describe()} format"
-    head: tuple[datetime, str, int] | None = None
-    extra: list[str] = []
-    broken = False
-    for number, line in enumerate(lines, 1):
-        if line[-1:] == "\n":
-            line = line[:-1]
-            if line[-1:] == "\r":
-                line = line[:-1]
-        found = match(line)
-        if found is not None:
-            day, time, marker, rest = found.groups()
-            try:
-                at = moment(day, time, marker)
-            except ValueError as exc:
-                reason = str(exc)
-            else:
-                if head is not None:
-                    yield _message(head, extra, ios)
-                    extra = []
-                head = (at, rest, number)
-                broken = False
-                continue
-        elif loose(line) is None:
-            if head is not None:
-                extra.append(line)
-            elif line.strip(BLANK):
-                why = "continues an unreadable message" if broken else "comes before any message"
-                yield BadLine(number, line, why)
+    but cannot be read as one (and for the lines that continue it).
+
+    ``pieces`` concatenated are the file's text: lines, or blocks of any size. Line endings
+    may be ``\\n`` or ``\\r\\n``; line numbers start at 1.
+    """
+    reader = _Reader(fmt)
+    parts: list[str] = []
+    size = 0
+    for piece in pieces:
+        parts.append(piece)
+        size += len(piece)
+        if size < BLOCK:
             continue
-        else:
-            reason = unreadable
-        if head is not None:
-            yield _message(head, extra, ios)
-            head, extra = None, []
-        broken = True
-        yield BadLine(number, line, reason)
-    if head is not None:
-        yield _message(head, extra, ios)
+        text = "".join(parts)
+        cut = text.rfind("\n") + 1
+        if not cut:
+            parts, size = [text], len(text)
+            continue
+        yield from reader.feed(text[:cut], final=False)
+        rest = reader.carry + text[cut:]
+        parts, size = [rest], len(rest)
+    yield from reader.feed("".join(parts), final=True)
 
 
-def _message(head: tuple[datetime, str, int], extra: list[str], ios: bool) -> ChatMessage:
-    at, rest, number = head
+class _Reader:
+    def __init__(self, fmt: ExportFormat) -> None:
+        self.fmt = fmt
+        self.grammar = Grammar(fmt)
+        self.ios = fmt.platform is Platform.IOS
+        self.unreadable = f"not a message line in the {fmt.describe()} format"
+        self.line = 1
+        """Line number of the next text fed."""
+        self.carry = ""
+        """The message that ran past the end of the last block, from its first line."""
+        self.days: dict[str, datetime] = {}
+        self.times: dict[str, timedelta] = {}
+        self.authors: dict[str, str] = {}
+        """Author part of a line → author, for parts known not to be a system notice."""
+
+    def feed(self, text: str, *, final: bool) -> list[ChatMessage | BadLine]:
+        """Everything that ends inside ``text`` (all of it when ``final``); keeps the rest in
+        ``carry``."""
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        self.carry = ""
+        out: list[ChatMessage | BadLine] = []
+        emit = out.append
+        matches = list(self.grammar.finditer(text))
+        line = self.line
+        if not matches or matches[0].start():
+            lead_end = matches[0].start() if matches else len(text)
+            out.extend(self._lines(text[:lead_end], line, "comes before any message"))
+            line += text.count("\n", 0, lead_end)
+            if not matches:
+                self.line = line
+                return out
+        grammar = self.grammar
+        days, times, authors = self.days, self.times, self.authors
+        count = text.count
+        ios = self.ios
+        new = tuple.__new__
+        n = len(matches)
+        last = n if final else n - 1
+        for i in range(last):
+            found = matches[i]
+            day, time, marker, rest = found.groups()
+            start, stop = found.span()
+            end = matches[i + 1].start() if i + 1 < n else len(text)
+            # Dates and times are converted once per distinct string (a chat has few days).
+            midnight = days.get(day)
+            clock = times.get(time + marker)
+            if midnight is None or clock is None:
+                try:
+                    midnight = days[day] = datetime(*grammar.date_of(day))
+                    h, m, sec = grammar.time_of(time, marker)
+                    clock = times[time + marker] = timedelta(hours=h, minutes=m, seconds=sec)
+                except ValueError as exc:
+                    emit(BadLine(line, text[start:stop], str(exc)))
+                    out.extend(
+                        self._lines(
+                            text[stop + 1 : end], line + 1, "continues an unreadable message"
+                        )
+                    )
+                    line += count("\n", start, end)
+                    continue
+            at = midnight + clock
+            if stop + 1 < end:
+                extra = text[stop + 1 : end].split("\n")
+                if extra[-1] == "":
+                    extra.pop()
+                out.extend(self._multi_line(at, rest, extra, line))
+                line += count("\n", start, end)
+                continue
+            # The common case, inline: a one-line message by a known author.
+            split = rest.find(": ")
+            author = authors.get(rest[:split]) if split > 0 else None
+            if author is None:
+                emit(_message(at, rest, [], line, ios))
+                self._remember(rest, split)
+            else:
+                first = rest[split + 2 :]
+                if first[-1:] in _SPECIAL_ENDS or first[:1] == LRM or first in NOTICES:
+                    kind, first, attachment = _classify(first, ios)
+                    emit(new(ChatMessage, (at, author, first, kind, attachment, line)))
+                else:
+                    emit(new(ChatMessage, (at, author, first, _MESSAGE, None, line)))
+            line += 1
+        if not final:
+            self.carry = text[matches[-1].start() :]
+        self.line = line
+        return out
+
+    def _remember(self, rest: str, split: int) -> None:
+        """Remember an author part that is not a system notice, with the author it names."""
+        if split > 0 and len(self.authors) < MAX_AUTHORS:
+            part = rest[:split]
+            if self.ios or split <= 12 or not SYSTEM_NOTICE.search(part):
+                self.authors[part] = part.strip(DIRECTION_MARKS)
+
+    def _multi_line(
+        self, at: datetime, rest: str, extra: list[str], line: int
+    ) -> Iterator[ChatMessage | BadLine]:
+        """A message with continuation lines; one that starts like a message but is not one
+        ends it and, with what follows it, is reported."""
+        for k, continued in enumerate(extra):
+            if LOOSE_START.match(continued):
+                yield _message(at, rest, extra[:k], line, self.ios)
+                yield BadLine(line + 1 + k, continued, self.unreadable)
+                yield from self._lines(
+                    "\n".join(extra[k + 1 :]), line + 2 + k, "continues an unreadable message"
+                )
+                return
+        yield _message(at, rest, extra, line, self.ios)
+
+    def _lines(self, text: str, line: int, reason: str) -> Iterator[BadLine]:
+        """Each non-blank line of ``text`` as a bad line; one that starts like a message line
+        says so."""
+        for offset, content in enumerate(text.split("\n")):
+            if content.strip(BLANK):
+                why = self.unreadable if LOOSE_START.match(content) else reason
+                yield BadLine(line + offset, content, why)
+
+
+def _message(
+    at: object, rest: str, extra: list[str] | tuple[()], line: int, ios: bool
+) -> ChatMessage:
     while extra and not extra[-1]:
-        extra.pop()
+        extra.pop()  # type: ignore[union-attr]
     split = rest.find(": ")
-    if split < 0 or (not ios and SYSTEM_NOTICE.search(rest, 0, split)):
+    if split < 0 or (not ios and split > 12 and SYSTEM_NOTICE.search(rest, 0, split)):
         text = "\n".join([rest, *extra]) if extra else rest
-        return ChatMessage(at, "", text.lstrip(LRM), Kind.SYSTEM, None, number)
-    author = rest[:split].strip(DIRECTION_MARKS)
+        return ChatMessage(at, "", text.lstrip(LRM), _SYSTEM, None, line)
+    author = rest[:split]
+    if author[-1:] in DIRECTION_MARKS or author[:1] in DIRECTION_MARKS:
+        author = author.strip(DIRECTION_MARKS)
     first = rest[split + 2 :]
     kind, first, attachment = _classify(first, ios)
     if extra:
         first = "\n".join([first, *extra]) if first else "\n".join(extra)
-    return ChatMessage(at, author, first, kind, attachment, number)
+    return ChatMessage(at, author, first, kind, attachment, line)
 
 
 def _classify(first: str, ios: bool) -> tuple[Kind, str, str | None]:
     """(kind, remaining text of the first line, attachment file name)."""
-    marked = first.startswith(LRM)
-    bare = first.strip(BLANK)
-    if DELETED.fullmatch(bare):
-        return Kind.DELETED, "", None
-    if MEDIA_OMITTED.fullmatch(bare):
-        return Kind.MEDIA_OMITTED, "", None
-    if ">" in bare:
+    notice = NOTICES.get(first)
+    if notice is not None:
+        return notice, "", None
+    marked = first[:1] == LRM
+    if marked or first[-1:] == " ":
+        bare = first.strip(BLANK)
+        notice = NOTICES.get(bare)
+        if notice is not None:
+            return notice, "", None
+    else:
+        bare = first
+    if bare[-1:] == ">":
         found = IOS_ATTACHMENT.search(bare)
         if found:
-            caption = bare[: found.start()].strip(DIRECTION_MARKS + " ")
-            return Kind.ATTACHMENT, caption, found.group(1).strip()
-    if bare.endswith(")"):
+            caption = bare[: found.start()].strip(BLANK)
+            return _ATTACHMENT, caption, found.group(1).strip()
+    elif bare[-1:] == ")":
         found = ANDROID_ATTACHMENT.fullmatch(bare)
         if found:
-            return Kind.ATTACHMENT, "", found.group(1).strip(DIRECTION_MARKS)
-    if (marked and ios) or ENCRYPTION_NOTICE.search(bare):
-        return Kind.SYSTEM, bare, None
-    return Kind.MESSAGE, first, None
+            return _ATTACHMENT, "", found.group(1).strip(DIRECTION_MARKS)
+    if marked and ios:
+        return _SYSTEM, bare, None
+    return _MESSAGE, first, None

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from chatproof.domain.chat_export.model import Kind
+
 SPACE = "[ \u00a0\u202f]"
 """The app separates date, time and clock marker with a space, a no-break space (U+00A0) or a
 narrow no-break space (U+202F), depending on version and locale."""
@@ -25,18 +27,25 @@ def is_afternoon(marker: str) -> bool:
     return first == "p" or first == "n"
 
 
-MEDIA_OMITTED = re.compile(
-    r"<(?:Media omitted|Medien ausgeschlossen)>"
-    r"|(?:image|video|audio|sticker|GIF|document|Contact card"
-    r"|Bild|Video|Audio|Sticker|Dokument|Kontaktkarte) (?:omitted|weggelassen)",
-    re.IGNORECASE,
-)
-
-DELETED = re.compile(
-    r"(?:This message was deleted|You deleted this message"
-    r"|Diese Nachricht wurde gelöscht|Du hast diese Nachricht gelöscht)\.?",
-    re.IGNORECASE,
-)
+_OMITTED = [
+    "<Media omitted>",
+    "<Medien ausgeschlossen>",
+    *(f"{what} omitted" for what in ("image", "video", "audio", "sticker", "GIF", "document")),
+    "Contact card omitted",
+    *(f"{what} weggelassen" for what in ("Bild", "Video", "Audio", "Sticker", "GIF", "Dokument")),
+    "Kontaktkarte weggelassen",
+]
+_DELETED = [
+    "This message was deleted",
+    "You deleted this message",
+    "Diese Nachricht wurde gelöscht",
+    "Du hast diese Nachricht gelöscht",
+]
+NOTICES: dict[str, Kind] = {
+    **{text: Kind.MEDIA_OMITTED for text in _OMITTED},
+    **{text + end: Kind.DELETED for text in _DELETED for end in ("", ".")},
+}
+"""What the app writes, exactly, in place of a message it did not export or that was deleted."""
 
 IOS_ATTACHMENT = re.compile(r"<(?:attached|Anhang): ([^<>]+)>$")
 """iOS: ``<attached: 00000012-PHOTO-2024-03-12-14-05-33.jpg>``, at the end of the line."""
