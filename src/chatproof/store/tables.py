@@ -342,6 +342,39 @@ web_sessions = Table(
     Column("revoked_at", Moment),
 )
 
+# Imported WhatsApp chat exports: one row per import with its provenance, and which messages
+# each one added (the messages themselves are ordinary rows of ``messages``, keyed by a keyed
+# fingerprint instead of a platform id).
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("conversation_id", ForeignKey("conversations.id"), nullable=False, index=True),
+    Column("file_sha256", Hash, nullable=False, index=True),
+    Column("file_name", LargeBinary, nullable=False),
+    Column("format", String(64), nullable=False),
+    Column("confidence_pct", SmallInteger, nullable=False),
+    Column("importer_version", String(32), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("imported_by", String(200), nullable=False),
+    Column("imported_at", Moment, nullable=False),
+    Column("messages_read", Integer, nullable=False, server_default="0"),
+    Column("messages_added", Integer, nullable=False, server_default="0"),
+    Column("bad_lines", Integer, nullable=False, server_default="0"),
+    Column("media_stored", Integer, nullable=False, server_default="0"),
+    Column("media_missing", Integer, nullable=False, server_default="0"),
+)
+
+imported_messages = Table(
+    "imported_messages",
+    metadata,
+    Column("message_id", ForeignKey("messages.id"), primary_key=True, autoincrement=False),
+    Column("import_id", ForeignKey("imports.id"), nullable=False, index=True),
+    Column("line", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+)
+
 # Lawful sending (issue 4). Consent events are only ever appended; the current state is
 # derived from them. The suppression list is keyed by the number's keyed hash, so an opt-out
 # outlives the erasure of the contact it came from (DESIGN invariant 4).
