@@ -11,6 +11,8 @@ import phonenumbers
 from chatproof.domain.errors import DomainError
 
 _NUMBER_IN_NAME = re.compile(r"\+\d[\d \u00a0\u202f().-]{5,}\d")
+_COPY_SUFFIX = re.compile(r"(?:\s*\(\d+\))?(?:\.(?:txt|zip))?$", re.IGNORECASE)
+"""`` (2).zip``: what browsers and phones append to a second download of the same name."""
 
 
 class InvalidPhoneNumber(DomainError):
@@ -41,7 +43,7 @@ def wa_id_of(number: str, field: str = "--contact") -> str:
 
 def number_in_file_name(name: str) -> str | None:
     """The WhatsApp id in an export's file name, if the name carries a number."""
-    found = _NUMBER_IN_NAME.search(name)
+    found = _NUMBER_IN_NAME.search(_COPY_SUFFIX.sub("", name))
     if found is None:
         return None
     try:

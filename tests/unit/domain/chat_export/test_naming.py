@@ -13,6 +13,8 @@ from chatproof.domain.chat_export import InvalidPhoneNumber, number_in_file_name
         ("WhatsApp Chat mit +49 151 23456789.txt", "4915123456789"),
         ("WhatsApp Chat with +1 650-555-1234.zip", "16505551234"),
         ("WhatsApp Chat - \u202a+49 30 1234567\u202c.zip", "49301234567"),
+        ("WhatsApp Chat mit +49 151 23456789 (2).txt", "4915123456789"),
+        ("WhatsApp Chat mit +1 (650) 555-1234.txt", "16505551234"),
         ("WhatsApp Chat mit Max Mustermann.txt", None),
         ("_chat.txt", None),
     ],

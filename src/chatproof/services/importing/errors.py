@@ -1,0 +1,15 @@
+"""Errors of importing chat exports.
+
+ServiceError
+└── ImportFileError          the file cannot be imported at all (nothing was stored)
+"""
+
+from __future__ import annotations
+
+from chatproof.services.errors import ServiceError
+
+
+class ImportFileError(ServiceError):
+    def __init__(self, file_name: str, problem: str) -> None:
+        self.file_name = file_name
+        super().__init__(f"{file_name}: {problem}")

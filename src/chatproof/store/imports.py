@@ -1,0 +1,357 @@
+"""Storing imported chat exports: the contact and conversation they belong to, one provenance
+row per import, and the imported messages as ordinary message rows, so the inbox and the API
+show them like live traffic (DESIGN: a company still on phones imports its chats).
+
+Imported messages are told apart by their type (``import.<kind>``) and their row in
+``imported_messages``; their conversation uses the business number ``import`` and never gets
+a last inbound time, so an import opens no customer-service window. Their platform id hash is a
+keyed fingerprint of the message, which makes a re-import a no-op (DESIGN invariant 1's
+duplicate rule, applied to exports that carry no message ids).
+"""
+
+from __future__ import annotations
+
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Self
+
+from sqlalchemy import Connection, Table, select, update
+
+from chatproof.archive.pseudonyms import Pseudonymizer
+from chatproof.store import tables as t
+from chatproof.store._sql import MomentBinder, chunks, driver_sql
+from chatproof.store.personal import PersonalContent
+from chatproof.store.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWork
+
+IMPORT_NUMBER = "import"
+"""The business number of imported conversations: the phone that exported them is not one of
+the business's Cloud API numbers, and live replies must not mix with archived history."""
+
+MAX_PARAMETERS = 30_000
+"""Bound values per statement, below SQLite's (32,766) and PostgreSQL's (65,535) limits."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedContact:
+    contact_id: int
+    subject_id: str
+    conversation_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRecord:
+    """Provenance of one import; ``file_name`` is sealed (it may hold a phone number)."""
+
+    conversation_id: int
+    file_sha256: str
+    file_name: bytes
+    format: str
+    confidence_pct: int
+    importer_version: str
+    timezone: str
+    imported_by: str
+    imported_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    messages_read: int = 0
+    messages_added: int = 0
+    bad_lines: int = 0
+    media_stored: int = 0
+    media_missing: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedMessageRow:
+    """One message to store; every bytes field is already sealed."""
+
+    fingerprint: str
+    platform_id: bytes
+    direction: str
+    type: str
+    sent_at: datetime
+    text: bytes | None
+    raw: bytes
+    line: int
+    kind: str
+    media_id: str | None = None
+    media_mime_type: str | None = None
+    media_sha256: str | None = None
+    media_filename: bytes | None = None
+    media_state: str | None = None
+    media_blob: str | None = None
+    media_error: str | None = None
+    log_index: int | None = None
+
+
+class ImportRepository(ABC):
+    """Contract: every method MUST write within the caller's transaction and MUST NOT commit."""
+
+    @abstractmethod
+    def fingerprint(self, value: str) -> str:
+        """A keyed hash identifying an imported message; never the plaintext."""
+
+    @abstractmethod
+    def ensure_contact(self, wa_id: str, name: str, now: datetime) -> ImportedContact:
+        """The contact with this WhatsApp number (created, named ``name``, if new) and its
+        imported conversation (created if new)."""
+
+    @abstractmethod
+    def known(self, fingerprints: Sequence[str]) -> set[str]:
+        """Those of ``fingerprints`` already stored."""
+
+    @abstractmethod
+    def start(self, record: ImportRecord) -> int:
+        """Record an import; return its id."""
+
+    @abstractmethod
+    def add_messages(
+        self,
+        import_id: int,
+        conversation_id: int,
+        rows: Sequence[ImportedMessageRow],
+        received_at: datetime,
+    ) -> dict[str, int]:
+        """Store the rows whose fingerprint is new; return fingerprint → message id of those."""
+
+    @abstractmethod
+    def finish(
+        self, import_id: int, conversation_id: int, counts: ImportCounts, last_at: datetime | None
+    ) -> None:
+        """Record the counts and fold the added messages into the conversation."""
+
+    @abstractmethod
+    def imports(self, conversation_id: int) -> list[tuple[int, ImportRecord, ImportCounts]]:
+        """Imports into a conversation, oldest first."""
+
+
+class SqlAlchemyImportRepository(ImportRepository):
+    def __init__(
+        self, conn: Connection, personal: PersonalContent, pseudonyms: Pseudonymizer
+    ) -> None:
+        self.conn = conn
+        self.personal = personal
+        self.pseudonyms = pseudonyms
+        self._mark = driver_sql(conn, "?")
+        self._quote = conn.dialect.identifier_preparer.quote
+        self.moment = MomentBinder(conn)
+
+    def fingerprint(self, value: str) -> str:
+        return self.pseudonyms.hash("import", value)
+
+    def ensure_contact(self, wa_id: str, name: str, now: datetime) -> ImportedContact:
+        wa_id_hash = self.pseudonyms.hash("wa_id", wa_id)
+        c = t.contacts.c
+        found = self.conn.execute(
+            select(c.id, c.subject_id).where(c.wa_id_hash == wa_id_hash)
+        ).first()
+        if found is None:
+            subject = str(uuid.uuid4())
+            self.personal.prepare([(subject, now)])
+            sealed_wa_id, sealed_name = self.personal.seal_fields(subject, [wa_id, name], now)
+            at = self.moment(now)
+            # The name digest stays empty: the next live message sets name and digest.
+            self._insert(
+                t.contacts,
+                ("subject_id", "wa_id_hash", "wa_id", "name", "first_seen_at", "updated_at"),
+                [(subject, wa_id_hash, sealed_wa_id, sealed_name, at, at)],
+                conflict=("wa_id_hash",),
+            )
+            found = self.conn.execute(
+                select(c.id, c.subject_id).where(c.wa_id_hash == wa_id_hash)
+            ).first()
+            assert found is not None
+        contact_id, subject_id = found
+        conversation_id = self._ensure_conversation(contact_id, now)
+        return ImportedContact(contact_id, subject_id, conversation_id)
+
+    def _ensure_conversation(self, contact_id: int, now: datetime) -> int:
+        c = t.conversations.c
+        query = select(c.id).where(
+            c.contact_id == contact_id, c.business_number_id == IMPORT_NUMBER
+        )
+        found = self.conn.execute(query).scalar()
+        if found is None:
+            at = self.moment(now)
+            self._insert(
+                t.conversations,
+                ("contact_id", "business_number_id", "status", "created_at", "last_message_at"),
+                [(contact_id, IMPORT_NUMBER, "closed", at, at)],
+                conflict=("contact_id", "business_number_id"),
+            )
+            found = self.conn.execute(query).scalar()
+        assert found is not None
+        return int(found)
+
+    def known(self, fingerprints: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for part in chunks(list(fingerprints), 1000):
+            marks = ", ".join([self._mark] * len(part))
+            text = f"SELECT platform_id_hash FROM messages WHERE platform_id_hash IN ({marks})"
+            found.update(row[0] for row in self.conn.exec_driver_sql(text, tuple(part)))
+        return found
+
+    def start(self, record: ImportRecord) -> int:
+        values = {f: getattr(record, f) for f in record.__slots__}  # type: ignore[attr-defined]
+        values["imported_by"] = record.imported_by[:200]
+        result = self.conn.execute(t.imports.insert().values(**values))
+        return int(result.inserted_primary_key[0])
+
+    def add_messages(
+        self,
+        import_id: int,
+        conversation_id: int,
+        rows: Sequence[ImportedMessageRow],
+        received_at: datetime,
+    ) -> dict[str, int]:
+        if not rows:
+            return {}
+        at = self.moment(received_at)
+        moment = self.moment
+        values = [
+            (
+                conversation_id,
+                r.fingerprint,
+                r.platform_id,
+                r.direction,
+                r.type,
+                moment(r.sent_at),
+                at,
+                r.text,
+                r.raw,
+                r.media_id,
+                r.media_mime_type,
+                r.media_sha256,
+                r.media_filename,
+                r.media_state,
+                r.media_blob,
+                r.media_error,
+                r.log_index,
+            )
+            for r in rows
+        ]
+        returned = self._insert(
+            t.messages,
+            _MESSAGE_COLUMNS,
+            values,
+            conflict=("platform_id_hash",),
+            returning=("platform_id_hash", "id"),
+        )
+        ids = {fingerprint: int(message_id) for fingerprint, message_id in returned}
+        self._insert(
+            t.imported_messages,
+            ("message_id", "import_id", "line", "kind"),
+            [(ids[r.fingerprint], import_id, r.line, r.kind) for r in rows if r.fingerprint in ids],
+        )
+        return ids
+
+    def finish(
+        self, import_id: int, conversation_id: int, counts: ImportCounts, last_at: datetime | None
+    ) -> None:
+        self.conn.execute(
+            update(t.imports)
+            .where(t.imports.c.id == import_id)
+            .values(
+                messages_read=counts.messages_read,
+                messages_added=counts.messages_added,
+                bad_lines=counts.bad_lines,
+                media_stored=counts.media_stored,
+                media_missing=counts.media_missing,
+            )
+        )
+        if not counts.messages_added or last_at is None:
+            return
+        last = self.moment(last_at)
+        # As for live messages: the counters grow and the last message time only moves forward;
+        # last_inbound_at is never touched, so no customer-service window opens.
+        self.conn.exec_driver_sql(
+            driver_sql(
+                self.conn,
+                "UPDATE conversations SET message_count = message_count + ?,"
+                " last_message_at = CASE WHEN message_count = 0 OR last_message_at < ?"
+                " THEN ? ELSE last_message_at END WHERE id = ?",
+            ),
+            (counts.messages_added, last, last, conversation_id),
+        )
+
+    def imports(self, conversation_id: int) -> list[tuple[int, ImportRecord, ImportCounts]]:
+        i = t.imports.c
+        rows = self.conn.execute(
+            select(t.imports).where(i.conversation_id == conversation_id).order_by(i.id)
+        ).all()
+        found = []
+        for row in rows:
+            record = ImportRecord(
+                *(getattr(row, f) for f in ImportRecord.__slots__)  # type: ignore[attr-defined]
+            )
+            counts = ImportCounts(
+                *(getattr(row, f) for f in ImportCounts.__slots__)  # type: ignore[attr-defined]
+            )
+            found.append((row.id, record, counts))
+        return found
+
+    def _insert(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        rows: Sequence[tuple[Any, ...]],
+        *,
+        conflict: Sequence[str] = (),
+        returning: Sequence[str] = (),
+    ) -> list[tuple[Any, ...]]:
+        """Multi-row ``INSERT … [ON CONFLICT DO NOTHING] [RETURNING …]``, one driver call per
+        chunk: per-row parameter handling would cost more than the database's work."""
+        quote = self._quote
+        head = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES "
+        tail = ""
+        if conflict:
+            tail += f" ON CONFLICT ({', '.join(map(quote, conflict))}) DO NOTHING"
+        if returning:
+            tail += f" RETURNING {', '.join(map(quote, returning))}"
+        one = "(" + ", ".join([self._mark] * len(columns)) + ")"
+        found: list[tuple[Any, ...]] = []
+        for part in chunks(list(rows), max(1, MAX_PARAMETERS // len(columns))):
+            text = head + ", ".join([one] * len(part)) + tail
+            result = self.conn.exec_driver_sql(text, tuple(v for row in part for v in row))
+            if returning:
+                found.extend(tuple(row) for row in result.all())
+        return found
+
+
+_MESSAGE_COLUMNS = (
+    "conversation_id",
+    "platform_id_hash",
+    "platform_id",
+    "direction",
+    "type",
+    "sent_at",
+    "received_at",
+    "text",
+    "raw",
+    "media_id",
+    "media_mime_type",
+    "media_sha256",
+    "media_filename",
+    "media_state",
+    "media_blob",
+    "media_error",
+    "log_index",
+)
+
+
+class ImportUnitOfWork(UnitOfWork):
+    """A unit of work that can also store imports."""
+
+    imports: ImportRepository
+
+
+class SqlAlchemyImportUnitOfWork(SqlAlchemyUnitOfWork, ImportUnitOfWork):
+    def __enter__(self) -> Self:
+        super().__enter__()
+        assert self._conn is not None
+        self.imports = SqlAlchemyImportRepository(self._conn, self.personal, self.pseudonyms)
+        return self
