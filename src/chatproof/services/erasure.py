@@ -2,9 +2,9 @@
 
 Shredding destroys every bucket key of the subject, so every entry sealed for them becomes
 unreadable, while the log, which hashes ciphertext, still verifies. Derived values that could
-identify the person (the keyed digest of their profile name) are dropped first; afterwards
-the database is scrubbed so the destroyed keys do not linger in free pages or the WAL. A
-legal hold blocks it, and the shredding is itself a log entry.
+identify the person (the keyed digest of their profile name, their words in the search index)
+are dropped first; afterwards the database is scrubbed so the destroyed keys do not linger in
+free pages or the WAL. A legal hold blocks it, and the shredding is itself a log entry.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ def shred_subject(
             }
         )
         uow.webhooks.forget_derived(subject_id)
+        uow.inbox.forget_subject(subject_id)
         for bucket_id in buckets:
             uow.keystore.shred(bucket_id, reason=reason, by=by, at=now)
         entry = compliance_entry(

@@ -466,3 +466,52 @@ automation_marks = Table(
     Column("kind", String(32), primary_key=True),
     Column("at", Moment, nullable=False),
 )
+
+# The team inbox (issue 5): who works on a conversation, its labels, internal notes (sealed
+# under the customer's subject, as they are about them), and the search index.
+
+conversation_assignments = Table(
+    "conversation_assignments",
+    metadata,
+    Column("conversation_id", ForeignKey("conversations.id"), primary_key=True),
+    Column("user_id", ForeignKey("users.id"), nullable=False, index=True),
+    Column("assigned_at", Moment, nullable=False),
+)
+
+labels = Table(
+    "labels",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("created_at", Moment, nullable=False),
+)
+
+conversation_labels = Table(
+    "conversation_labels",
+    metadata,
+    Column("conversation_id", ForeignKey("conversations.id"), primary_key=True),
+    Column("label_id", ForeignKey("labels.id"), primary_key=True, index=True),
+    Column("added_at", Moment, nullable=False),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("conversation_id", ForeignKey("conversations.id"), nullable=False),
+    Column("author_id", ForeignKey("users.id"), nullable=False),
+    Column("at", Moment, nullable=False),
+    Column("text", LargeBinary, nullable=False),
+    Index(None, "conversation_id", "id"),
+)
+
+# Plain text of messages for full-text search: derived data, rebuilt from the sealed messages
+# by the indexer and deleted when the data subject is shredded (DESIGN invariant 4).
+message_search = Table(
+    "message_search",
+    metadata,
+    Column("message_id", ForeignKey("messages.id"), primary_key=True, autoincrement=False),
+    Column("conversation_id", ForeignKey("conversations.id"), nullable=False),
+    Column("subject_id", String(36), nullable=False, index=True),
+    Column("body", Text, nullable=False),
+)

@@ -16,17 +16,18 @@ from chatproof.store.activity import ActivityRepository, SqlAlchemyActivityRepos
 from chatproof.store.conversations import ConversationRepository, SqlAlchemyConversationRepository
 from chatproof.store.database import WRITE
 from chatproof.store.holds import HoldRepository, SqlAlchemyHoldRepository
+from chatproof.store.inbox import InboxRepository, SqlAlchemyInboxRepository
 from chatproof.store.keys import SqlAlchemyKeyRepository
 from chatproof.store.log import SqlAlchemyLogRepository
 from chatproof.store.media import MediaRepository, SqlAlchemyMediaRepository
 from chatproof.store.personal import PersonalContent, SealingPolicy
 from chatproof.store.quarantine import QuarantineRepository, SqlAlchemyQuarantineRepository
-from chatproof.store.sending import SendingRepository, SqlAlchemySendingRepository
-from chatproof.store.users import SqlAlchemyUserRepository, UserRepository
 from chatproof.store.sealed_records import (
     SealedRecordRepository,
     SqlAlchemySealedRecordRepository,
 )
+from chatproof.store.sending import SendingRepository, SqlAlchemySendingRepository
+from chatproof.store.users import SqlAlchemyUserRepository, UserRepository
 from chatproof.store.webhooks import SqlAlchemyWebhookRepository, WebhookRepository
 
 
@@ -43,9 +44,10 @@ class UnitOfWork(ABC):
     personal: PersonalContent
     holds: HoldRepository
     sending: SendingRepository
-    users: UserRepository
     activity: ActivityRepository
     sealed: SealedRecordRepository
+    users: UserRepository
+    inbox: InboxRepository
 
     def __enter__(self) -> Self:
         return self
@@ -94,9 +96,10 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.log = SqlAlchemyLogRepository(conn)
         self.holds = SqlAlchemyHoldRepository(conn)
         self.sending = SqlAlchemySendingRepository(conn, self.personal, self.pseudonyms)
-        self.users = SqlAlchemyUserRepository(conn)
         self.activity = SqlAlchemyActivityRepository(conn)
         self.sealed = SqlAlchemySealedRecordRepository(conn)
+        self.users = SqlAlchemyUserRepository(conn)
+        self.inbox = SqlAlchemyInboxRepository(conn, self.personal)
         return self
 
     def __exit__(

@@ -68,7 +68,7 @@ async def test_signing_in_sets_a_hardened_session_cookie(
         v for k, v in response.headers.multi_items() if k == "set-cookie" and "session" in v
     )
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
-    home = await client.get("/")
+    home = await client.get("/", follow_redirects=True)
     assert home.status_code == 200 and "maria" in home.text
 
 
@@ -115,7 +115,7 @@ async def test_an_agent_gets_403_from_admin_and_dpo_pages(
     add(components, "maria", Role.AGENT)
     await sign_in(client, "maria")
     assert (await client.get("/admin/users")).status_code == 403
-    home = await client.get("/")
+    home = await client.get("/inbox")
     forged = await client.post(
         "/admin/users", data={"username": "evil", "role": "admin", "csrf": csrf_of(home)}
     )
@@ -143,7 +143,7 @@ async def test_signing_out_ends_the_session(
 ) -> None:
     add(components, "maria", Role.AGENT)
     await sign_in(client, "maria")
-    home = await client.get("/")
+    home = await client.get("/inbox")
     cookie = client.cookies.get("chatproof_session")
     out = await client.post("/logout", data={"csrf": csrf_of(home)})
     assert out.status_code == 303
@@ -188,7 +188,7 @@ async def test_pages_speak_the_browsers_language_until_the_user_chooses(
     client.headers["Accept-Language"] = "de-DE,de;q=0.9"
     assert "Anmelden" in (await client.get("/login")).text
     await sign_in(client, "maria")
-    home = await client.get("/")
-    assert "Willkommen" in home.text
-    await client.post("/account/language", data={"language": "en", "csrf": csrf_of(home)})
-    assert "Welcome" in (await client.get("/")).text
+    page = await client.get("/inbox")
+    assert "Keine Unterhaltungen." in page.text
+    await client.post("/account/language", data={"language": "en", "csrf": csrf_of(page)})
+    assert "No conversations." in (await client.get("/inbox")).text

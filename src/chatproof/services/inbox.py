@@ -1,0 +1,271 @@
+"""The team inbox's use cases: listing and searching conversations within a person's reach,
+opening a thread, assignment, labels, closing and reopening, internal notes.
+
+Every read of archived content is logged with who read it (DESIGN invariant 2); every change
+is a log entry naming who made it, with the state before and after. Notes are about the
+customer, so they are sealed under the customer's subject like their messages (invariant 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from chatproof.archive.log import append
+from chatproof.domain.accounts import Permission, Principal, User
+from chatproof.domain.inbox import ConversationSummary, MessageView, Page
+from chatproof.domain.team_inbox import (
+    Details,
+    InboxFilter,
+    InboxRow,
+    View,
+    check_label,
+    check_note,
+    search_words,
+)
+from chatproof.services.access import record_read
+from chatproof.services.errors import ServiceError
+from chatproof.store import UnitOfWork
+from chatproof.store.inbox import AccessRecord
+
+UowFactory = Callable[[], UnitOfWork]
+PAGE = 50
+THREAD_PAGE = 200
+INDEX_BATCH = 2000
+
+
+class NotAllowed(ServiceError):
+    """The person's role does not allow this, or the conversation is outside their reach."""
+
+
+@dataclass(frozen=True)
+class Thread:
+    conversation: ConversationSummary
+    messages: Page[MessageView]
+    details: Details
+    assignee_name: str
+    team: tuple[User, ...]
+
+
+def _require(principal: Principal, permission: Permission) -> None:
+    if not principal.may(permission):
+        raise NotAllowed(f"{principal.actor} may not do this ({permission.value})")
+
+
+def _within_reach(uow: UnitOfWork, principal: Principal, conversation_id: int) -> int | None:
+    """The conversation's assignee, after checking the person may see the conversation.
+
+    Raises NotFound (unknown conversation) or NotAllowed.
+    """
+    uow.conversations.get(conversation_id)
+    assignee = uow.inbox.assignee(conversation_id)
+    if not principal.may_see(assignee):
+        raise NotAllowed(f"conversation {conversation_id} is assigned to someone else")
+    return assignee
+
+
+def list_inbox(
+    uow_factory: UowFactory,
+    principal: Principal,
+    now: datetime,
+    *,
+    view: View = View.ALL,
+    status: str | None = None,
+    label: str | None = None,
+    query: str = "",
+    cursor: str | None = None,
+    limit: int = PAGE,
+) -> Page[InboxRow]:
+    """Conversations within the person's reach matching the filters, newest first; the read
+    is logged. Raises NotAllowed, or ValueError for a malformed cursor."""
+    _require(principal, Permission.READ_OWN)
+    me = principal.user.id if principal.user else None
+    scope = None if principal.may(Permission.READ_ALL) else me
+    where = InboxFilter(view, me, scope, status, label or None, search_words(query))
+    with uow_factory() as uow:
+        if where.words:
+            uow.inbox.index_pending(INDEX_BATCH)
+        page = uow.inbox.list(where, limit=limit, cursor=cursor)
+        shown = [row.conversation.id for row in page.items]
+        target = "conversations:" + ",".join(map(str, shown))
+        record_read(
+            uow, now, principal.actor, "list_conversations", target, None, conversations=shown
+        )
+        uow.commit()
+    return page
+
+
+def open_thread(
+    uow_factory: UowFactory,
+    principal: Principal,
+    now: datetime,
+    conversation_id: int,
+    *,
+    before: int | None = None,
+    limit: int = THREAD_PAGE,
+) -> Thread:
+    """A conversation with its newest messages, notes and labels; marks it read and logs the
+    read. Raises NotFound or NotAllowed."""
+    _require(principal, Permission.READ_OWN)
+    with uow_factory() as uow:
+        assignee = _within_reach(uow, principal, conversation_id)
+        conversation = uow.conversations.get(conversation_id)
+        messages = uow.conversations.messages(conversation_id, limit=limit, before=before)
+        details = Details(
+            assignee,
+            uow.inbox.labels_of([conversation_id]).get(conversation_id, ()),
+            tuple(uow.inbox.notes(conversation_id, conversation.subject_id)),
+        )
+        team = tuple(u for u in uow.users.all() if not u.disabled)
+        if principal.may(Permission.REPLY) and before is None:
+            uow.inbox.mark_read(conversation_id)
+        record_read(
+            uow,
+            now,
+            principal.actor,
+            "read_messages",
+            f"conversation:{conversation_id}",
+            conversation.subject_id,
+            conversations=[conversation_id],
+        )
+        uow.commit()
+    name = next((u.display_name for u in team if u.id == assignee), "")
+    return Thread(conversation, messages, details, name, team)
+
+
+def assign(
+    uow_factory: UowFactory,
+    principal: Principal,
+    now: datetime,
+    conversation_id: int,
+    user_id: int | None,
+) -> None:
+    """Supervisors assign to anyone; an agent may take an unassigned conversation or give
+    back their own. Raises NotFound or NotAllowed."""
+    with uow_factory() as uow:
+        before = _within_reach(uow, principal, conversation_id)
+        me = principal.user.id if principal.user else None
+        taking_or_returning = (before is None and user_id == me) or (
+            before == me and user_id is None
+        )
+        if not principal.may(Permission.ASSIGN):
+            _require(principal, Permission.ORGANISE)
+            if not taking_or_returning:
+                raise NotAllowed("only supervisors assign conversations to others")
+        if user_id is not None:
+            uow.users.get(user_id)
+        uow.inbox.assign(conversation_id, user_id, now)
+        _archive(
+            uow, now, principal, "inbox.assigned", conversation_id, before=before, after=user_id
+        )
+        uow.commit()
+
+
+def add_label(
+    uow_factory: UowFactory, principal: Principal, now: datetime, conversation_id: int, label: str
+) -> None:
+    _require(principal, Permission.ORGANISE)
+    name = check_label(label)
+    with uow_factory() as uow:
+        _within_reach(uow, principal, conversation_id)
+        if uow.inbox.add_label(conversation_id, name, now):
+            _archive(uow, now, principal, "inbox.labelled", conversation_id, label=name)
+        uow.commit()
+
+
+def remove_label(
+    uow_factory: UowFactory, principal: Principal, now: datetime, conversation_id: int, label: str
+) -> None:
+    _require(principal, Permission.ORGANISE)
+    with uow_factory() as uow:
+        _within_reach(uow, principal, conversation_id)
+        if uow.inbox.remove_label(conversation_id, label):
+            _archive(uow, now, principal, "inbox.unlabelled", conversation_id, label=label)
+        uow.commit()
+
+
+def set_status(
+    uow_factory: UowFactory, principal: Principal, now: datetime, conversation_id: int, status: str
+) -> None:
+    """Close or reopen. Raises NotFound, NotAllowed or ValueError (unknown status)."""
+    _require(principal, Permission.ORGANISE)
+    if status not in ("open", "closed"):
+        raise ValueError(f"status: {status!r} is not one of open, closed")
+    with uow_factory() as uow:
+        _within_reach(uow, principal, conversation_id)
+        before = uow.conversations.get(conversation_id).status
+        if before != status:
+            uow.inbox.set_status(conversation_id, status)
+            kind = "inbox.closed" if status == "closed" else "inbox.reopened"
+            _archive(uow, now, principal, kind, conversation_id, before=before, after=status)
+        uow.commit()
+
+
+def add_note(
+    uow_factory: UowFactory, principal: Principal, now: datetime, conversation_id: int, note: str
+) -> int:
+    """An internal note: never sent, sealed under the customer's subject, archived."""
+    _require(principal, Permission.ORGANISE)
+    if principal.user is None:
+        raise NotAllowed("notes need a person as their author")
+    body = check_note(note)
+    with uow_factory() as uow:
+        _within_reach(uow, principal, conversation_id)
+        subject = uow.conversations.get(conversation_id).subject_id
+        sealed = uow.personal.seal_bytes(subject, body.encode(), now)
+        note_id = uow.inbox.add_note(conversation_id, principal.user.id, now, sealed)
+        _archive(
+            uow, now, principal, "inbox.note", conversation_id, content=sealed, note_id=note_id
+        )
+        uow.commit()
+    return note_id
+
+
+def access_log(
+    uow_factory: UowFactory, principal: Principal, *, limit: int = 200, before: int | None = None
+) -> list[AccessRecord]:
+    _require(principal, Permission.ACCESS_LOG)
+    with uow_factory() as uow:
+        return uow.inbox.access_log(limit=limit, before=before)
+
+
+def version(uow_factory: UowFactory) -> str:
+    with uow_factory() as uow:
+        return uow.inbox.version()
+
+
+def index_pending(uow_factory: UowFactory, batch: int = INDEX_BATCH) -> int:
+    """Bring the search index up to date with new messages; return how many were added."""
+    with uow_factory() as uow:
+        added = uow.inbox.index_pending(batch)
+        uow.commit()
+    return added
+
+
+def all_labels(uow_factory: UowFactory) -> list[str]:
+    with uow_factory() as uow:
+        return uow.inbox.all_labels()
+
+
+def _archive(
+    uow: UnitOfWork,
+    now: datetime,
+    principal: Principal,
+    kind: str,
+    conversation_id: int,
+    *,
+    content: bytes | None = None,
+    **attributes: object,
+) -> None:
+    subject = uow.conversations.get(conversation_id).subject_id
+    entry = uow.personal.entry(
+        kind,
+        subject,
+        now,
+        content=content,
+        actor=principal.actor,
+        conversation=conversation_id,
+        **attributes,
+    )
+    append(uow.log, [entry], now)

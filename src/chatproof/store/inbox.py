@@ -1,0 +1,376 @@
+"""The team inbox's storage: the filtered conversation list, assignment, labels, internal
+notes, read state, the access log, and full-text search over message text.
+
+Message text is stored sealed, so search needs plain words somewhere: ``message_search``
+holds the text of unshredded messages, filled by ``index_pending`` and deleted by
+``forget_subject`` when a data subject is shredded (DESIGN invariant 4). Its word index is
+FTS5 on SQLite and a GIN index with German stemming on PostgreSQL, created on first use
+because neither fits the declared schema.
+"""
+
+from __future__ import annotations
+
+import base64
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
+
+from chatproof.domain.inbox import Page
+from chatproof.domain.team_inbox import InboxFilter, InboxRow, Note, View
+from chatproof.store import tables as t
+from chatproof.store.conversations import SqlAlchemyConversationRepository
+from chatproof.store.personal import PersonalContent
+
+_ready: set[str] = set()
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRecord:
+    at: datetime
+    actor: str
+    action: str
+    target: str
+
+
+class InboxRepository(ABC):
+    """Contract: ``list`` MUST only return conversations matching every part of the filter,
+    newest activity first, and its cursor MUST continue exactly after the last row."""
+
+    @abstractmethod
+    def list(self, where: InboxFilter, *, limit: int, cursor: str | None) -> Page[InboxRow]:
+        """Raises ValueError for a cursor this repository did not hand out."""
+
+    @abstractmethod
+    def assignee(self, conversation_id: int) -> int | None: ...
+
+    @abstractmethod
+    def assign(self, conversation_id: int, user_id: int | None, at: datetime) -> None: ...
+
+    @abstractmethod
+    def labels_of(self, conversation_ids: Sequence[int]) -> dict[int, tuple[str, ...]]: ...
+
+    @abstractmethod
+    def all_labels(self) -> list[str]: ...
+
+    @abstractmethod
+    def add_label(self, conversation_id: int, name: str, at: datetime) -> bool: ...
+
+    @abstractmethod
+    def remove_label(self, conversation_id: int, name: str) -> bool: ...
+
+    @abstractmethod
+    def notes(self, conversation_id: int, subject_id: str) -> list[Note]: ...
+
+    @abstractmethod
+    def add_note(
+        self, conversation_id: int, author_id: int, at: datetime, sealed: bytes
+    ) -> int: ...
+
+    @abstractmethod
+    def set_status(self, conversation_id: int, status: str) -> None: ...
+
+    @abstractmethod
+    def mark_read(self, conversation_id: int) -> None: ...
+
+    @abstractmethod
+    def version(self) -> str:
+        """Changes whenever a message, status or note arrives."""
+
+    @abstractmethod
+    def access_log(self, *, limit: int, before: int | None) -> list[AccessRecord]: ...
+
+    @abstractmethod
+    def index_pending(self, batch: int) -> int:
+        """Add the text of up to ``batch`` not yet indexed messages; return how many."""
+
+    @abstractmethod
+    def forget_subject(self, subject_id: str) -> int: ...
+
+
+class SqlAlchemyInboxRepository(InboxRepository):
+    def __init__(self, conn: Connection, personal: PersonalContent) -> None:
+        self.conn = conn
+        self.personal = personal
+        self.conversations = SqlAlchemyConversationRepository(conn, personal)
+        self.sqlite = conn.dialect.name == "sqlite"
+
+    # --- the list -----------------------------------------------------------------------
+
+    def list(self, where: InboxFilter, *, limit: int, cursor: str | None) -> Page[InboxRow]:
+        c, a = t.conversations.c, t.conversation_assignments.c
+        query = (
+            self.conversations._summary_query()
+            .add_columns(a.user_id.label("assignee_id"), t.users.c.display_name)
+            .outerjoin(t.conversation_assignments, a.conversation_id == c.id)
+            .outerjoin(t.users, t.users.c.id == a.user_id)
+            .order_by(c.last_message_at.desc(), c.id.desc())
+        )
+        if where.view is View.MINE:
+            query = query.where(a.user_id == where.user_id)
+        elif where.view is View.UNASSIGNED:
+            query = query.where(a.user_id.is_(None))
+        if where.scope_user_id is not None:
+            query = query.where(or_(a.user_id.is_(None), a.user_id == where.scope_user_id))
+        if where.status:
+            query = query.where(c.status == where.status)
+        if where.label:
+            labelled = (
+                select(t.conversation_labels.c.conversation_id)
+                .join(t.labels, t.labels.c.id == t.conversation_labels.c.label_id)
+                .where(t.labels.c.name == where.label)
+            )
+            query = query.where(c.id.in_(labelled))
+        if where.words:
+            query = query.where(c.id.in_(self._matching_conversations(where.words)))
+        if cursor:
+            at, last_id = _decode_cursor(cursor)
+            query = query.where(
+                or_(c.last_message_at < at, and_(c.last_message_at == at, c.id < last_id))
+            )
+        rows = self.conn.execute(query.limit(limit + 1)).all()
+        page = rows[:limit]
+        labels = self.labels_of([row.id for row in page])
+        items = tuple(
+            InboxRow(
+                self.conversations._summary(row),
+                row.assignee_id,
+                row.display_name or "",
+                labels.get(row.id, ()),
+            )
+            for row in page
+        )
+        next_cursor = None
+        if len(rows) > limit:
+            last = items[-1].conversation
+            next_cursor = _encode_cursor(last.last_message_at, last.id)
+        return Page(items, next_cursor)
+
+    def _matching_conversations(self, words: Sequence[str]) -> Any:
+        self._ensure_word_index()
+        s = t.message_search.c
+        if self.sqlite:
+            query = " ".join('"' + w.replace('"', "") + '"*' for w in words)
+            matched = text("SELECT rowid FROM message_fts WHERE message_fts MATCH :q").bindparams(
+                q=query
+            )
+            return select(s.conversation_id).where(s.message_id.in_(matched))
+        query = " & ".join(w.replace("'", "").replace("\\", "") + ":*" for w in words)
+        condition = func.to_tsvector(text("'german'"), s.body).op("@@")(
+            func.to_tsquery(text("'german'"), query)
+        )
+        return select(s.conversation_id).where(condition)
+
+    # --- assignment, labels, notes, state --------------------------------------------------
+
+    def assignee(self, conversation_id: int) -> int | None:
+        a = t.conversation_assignments.c
+        return self.conn.execute(
+            select(a.user_id).where(a.conversation_id == conversation_id)
+        ).scalar_one_or_none()
+
+    def assign(self, conversation_id: int, user_id: int | None, at: datetime) -> None:
+        a = t.conversation_assignments
+        self.conn.execute(delete(a).where(a.c.conversation_id == conversation_id))
+        if user_id is not None:
+            self.conn.execute(
+                insert(a).values(conversation_id=conversation_id, user_id=user_id, assigned_at=at)
+            )
+
+    def labels_of(self, conversation_ids: Sequence[int]) -> dict[int, tuple[str, ...]]:
+        if not conversation_ids:
+            return {}
+        cl, lb = t.conversation_labels.c, t.labels.c
+        rows = self.conn.execute(
+            select(cl.conversation_id, lb.name)
+            .join(t.labels, lb.id == cl.label_id)
+            .where(cl.conversation_id.in_(list(conversation_ids)))
+            .order_by(lb.name)
+        )
+        found: dict[int, list[str]] = {}
+        for row in rows:
+            found.setdefault(row.conversation_id, []).append(row.name)
+        return {k: tuple(v) for k, v in found.items()}
+
+    def all_labels(self) -> list[str]:
+        return list(self.conn.execute(select(t.labels.c.name).order_by(t.labels.c.name)).scalars())
+
+    def add_label(self, conversation_id: int, name: str, at: datetime) -> bool:
+        lb, cl = t.labels.c, t.conversation_labels.c
+        label_id = self.conn.execute(select(lb.id).where(lb.name == name)).scalar_one_or_none()
+        if label_id is None:
+            label_id = self.conn.execute(
+                insert(t.labels).values(name=name, created_at=at)
+            ).inserted_primary_key[0]  # type: ignore[index]
+        exists = self.conn.execute(
+            select(cl.label_id).where(
+                cl.conversation_id == conversation_id, cl.label_id == label_id
+            )
+        ).first()
+        if exists:
+            return False
+        self.conn.execute(
+            insert(t.conversation_labels).values(
+                conversation_id=conversation_id, label_id=label_id, added_at=at
+            )
+        )
+        return True
+
+    def remove_label(self, conversation_id: int, name: str) -> bool:
+        lb, cl = t.labels.c, t.conversation_labels.c
+        label_id = self.conn.execute(select(lb.id).where(lb.name == name)).scalar_one_or_none()
+        if label_id is None:
+            return False
+        result = self.conn.execute(
+            delete(t.conversation_labels).where(
+                cl.conversation_id == conversation_id, cl.label_id == label_id
+            )
+        )
+        return result.rowcount > 0
+
+    def notes(self, conversation_id: int, subject_id: str) -> list[Note]:
+        n, u = t.notes.c, t.users.c
+        rows = self.conn.execute(
+            select(n.id, n.at, n.text, u.display_name)
+            .join(t.users, u.id == n.author_id)
+            .where(n.conversation_id == conversation_id)
+            .order_by(n.id)
+        )
+        notes = []
+        for row in rows:
+            opened = self.personal.read_text(subject_id, row.text)
+            notes.append(
+                Note(
+                    row.id, conversation_id, row.display_name, row.at, opened.text, opened.erased_at
+                )
+            )
+        return notes
+
+    def add_note(self, conversation_id: int, author_id: int, at: datetime, sealed: bytes) -> int:
+        result = self.conn.execute(
+            insert(t.notes).values(
+                conversation_id=conversation_id, author_id=author_id, at=at, text=sealed
+            )
+        )
+        return result.inserted_primary_key[0]  # type: ignore[index]
+
+    def set_status(self, conversation_id: int, status: str) -> None:
+        c = t.conversations
+        self.conn.execute(update(c).where(c.c.id == conversation_id).values(status=status))
+
+    def mark_read(self, conversation_id: int) -> None:
+        c = t.conversations
+        self.conn.execute(
+            update(c).where(c.c.id == conversation_id, c.c.unread_count != 0).values(unread_count=0)
+        )
+
+    def version(self) -> str:
+        latest = [
+            self.conn.execute(select(func.max(table.c.id))).scalar() or 0
+            for table in (t.messages, t.statuses, t.notes)
+        ]
+        assigned = self.conn.execute(
+            select(func.max(t.conversation_assignments.c.assigned_at))
+        ).scalar()
+        return "-".join(map(str, latest)) + f"-{assigned.timestamp() if assigned else 0:.0f}"
+
+    def access_log(self, *, limit: int, before: int | None) -> list[AccessRecord]:
+        log = t.access_log.c
+        query = select(log.id, log.at, log.actor, log.action, log.target).order_by(log.id.desc())
+        if before is not None:
+            query = query.where(log.id < before)
+        return [
+            AccessRecord(r.at, r.actor, r.action, r.target)
+            for r in self.conn.execute(query.limit(limit))
+        ]
+
+    # --- search index -------------------------------------------------------------------
+
+    def _ensure_word_index(self) -> None:
+        key = self.conn.engine.url.render_as_string(hide_password=False)
+        if key in _ready:
+            return
+        if self.sqlite:
+            exists = self.conn.execute(
+                text("SELECT 1 FROM sqlite_master WHERE name = 'message_fts'")
+            ).first()
+            if not exists:
+                self.conn.execute(
+                    text(
+                        "CREATE VIRTUAL TABLE message_fts USING fts5(body, "
+                        "content='message_search', content_rowid='message_id', "
+                        "tokenize='unicode61 remove_diacritics 2')"
+                    )
+                )
+                self.conn.execute(text("INSERT INTO message_fts(message_fts) VALUES('rebuild')"))
+        else:
+            self.conn.execute(
+                text(
+                    "CREATE INDEX IF NOT EXISTS ix_message_search_words ON message_search "
+                    "USING gin (to_tsvector('german', body))"
+                )
+            )
+        _ready.add(key)
+
+    def index_pending(self, batch: int) -> int:
+        self._ensure_word_index()
+        m, c, p, s = t.messages.c, t.conversations.c, t.contacts.c, t.message_search.c
+        done = self.conn.execute(select(func.coalesce(func.max(s.message_id), 0))).scalar_one()
+        rows = self.conn.execute(
+            select(m.id, m.conversation_id, m.text, p.subject_id)
+            .join(t.conversations, c.id == m.conversation_id)
+            .join(t.contacts, p.id == c.contact_id)
+            .where(m.id > done, m.text.is_not(None))
+            .order_by(m.id)
+            .limit(batch)
+        ).all()
+        values = [
+            {
+                "message_id": row.id,
+                "conversation_id": row.conversation_id,
+                "subject_id": row.subject_id,
+                "body": self.personal.read_text(row.subject_id, row.text).text,
+            }
+            for row in rows
+        ]
+        if values:
+            self.conn.execute(insert(t.message_search), values)
+            if self.sqlite:
+                self.conn.execute(
+                    text("INSERT INTO message_fts(rowid, body) VALUES (:message_id, :body)"),
+                    values,
+                )
+        return len(values)
+
+    def forget_subject(self, subject_id: str) -> int:
+        s = t.message_search.c
+        if self.sqlite:
+            self._ensure_word_index()
+            rows = self.conn.execute(
+                select(s.message_id, s.body).where(s.subject_id == subject_id)
+            ).all()
+            if rows:
+                self.conn.execute(
+                    text(
+                        "INSERT INTO message_fts(message_fts, rowid, body) "
+                        "VALUES ('delete', :message_id, :body)"
+                    ),
+                    [{"message_id": r.message_id, "body": r.body} for r in rows],
+                )
+        result = self.conn.execute(delete(t.message_search).where(s.subject_id == subject_id))
+        return result.rowcount
+
+
+def _encode_cursor(at: datetime, conversation_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{conversation_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        at, _, conversation_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(at), int(conversation_id)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(f"cursor {cursor!r} is not one this server handed out") from None
