@@ -399,11 +399,19 @@ def verify_proof(
 
 @app.command()
 @fails_cleanly
-def verify(data_dir: DataDir = None) -> None:
+def verify(
+    data_dir: DataDir = None,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep", help="Also check every stored message, media file and key against the log."
+        ),
+    ] = False,
+) -> None:
     """Rebuild the tree from every stored leaf; check every signed head and every head a
     witness holds.
 
-    Example: chatproof verify
+    Example: chatproof verify --deep
     """
     import asyncio
 
@@ -432,6 +440,26 @@ def verify(data_dir: DataDir = None) -> None:
         typer.echo(f"Warning: {warning}", err=True)
     if not witnesses:
         typer.echo(f"Warning: {NO_WITNESS_WARNING}", err=True)
+    if deep:
+        _verify_deep(data_dir)
+
+
+def _verify_deep(data_dir: Path | None) -> None:
+    from rich.progress import Progress
+
+    from chatproof.services.deep_verify import deep_verify, summary
+    from chatproof.services.errors import DeepVerificationFailed
+
+    with components_for(data_dir) as components, Progress(transient=True, console=stderr()) as bar:
+        task = bar.add_task("deep check", total=None)
+        report = deep_verify(
+            components.reader,
+            components.blobs,
+            progress=lambda stage, done: bar.update(task, description=stage, completed=done),
+        )
+    if report.disagreements:
+        raise DeepVerificationFailed(report.disagreements)
+    typer.echo(f"OK: {summary(report)}")
 
 
 @app.command("sign-head")

@@ -11,8 +11,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, select, tuple_
 
 from chatproof.store import tables as t
 from chatproof.store.errors import NotFound
@@ -33,6 +34,10 @@ class SealedMessage:
     delivery_body: bytes | None
     media_state: str | None
     media_blob: str | None
+    log_index: int | None = None
+    sent_at: datetime | None = None
+    type: str = ""
+    media_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,8 @@ class SealedStatus:
     platform_id_hash: str
     status: str
     raw: bytes
+    at: datetime | None = None
+    error_code: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,28 @@ class SealedEvent:
     field: str
     kind: str
     raw: bytes
+    at: datetime | None = None
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SealedQuarantine:
+    id: int
+    reason: str
+    path: str
+    body: bytes
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BucketRow:
+    bucket_id: str
+    generation: int
+    subject_id: str
+    retention_class: str
+    start_year: int
+    master_version: int
+    shredded_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +112,17 @@ class SealedRecordRepository(ABC):
     @abstractmethod
     def data_keys(self, *, after: bytes = b"", limit: int = DEFAULT_PAGE) -> list[DataKeyRow]: ...
 
+    @abstractmethod
+    def quarantined(
+        self, *, after: int = 0, limit: int = DEFAULT_PAGE
+    ) -> list[SealedQuarantine]: ...
+
+    @abstractmethod
+    def bucket_rows(
+        self, *, after: tuple[str, int] = ("", -1), limit: int = DEFAULT_PAGE
+    ) -> list[BucketRow]:
+        """Every bucket key row, shredded ones included, without its wrapped key."""
+
     def all_messages(self) -> Iterator[SealedMessage]:
         after = 0
         while page := self.messages(after=after):
@@ -110,6 +150,10 @@ class SqlAlchemySealedRecordRepository(SealedRecordRepository):
                 d.body,
                 m.media_state,
                 m.media_blob,
+                m.log_index,
+                m.sent_at,
+                m.type,
+                m.media_id,
             )
             .join(t.conversations, c.id == m.conversation_id)
             .join(t.contacts, p.id == c.contact_id)
@@ -145,23 +189,63 @@ class SqlAlchemySealedRecordRepository(SealedRecordRepository):
     def statuses(self, *, after: int = 0, limit: int = DEFAULT_PAGE) -> list[SealedStatus]:
         s = t.statuses.c
         query = (
-            select(s.id, s.platform_id_hash, s.status, s.raw)
+            select(s.id, s.platform_id_hash, s.status, s.raw, s.at, s.error_code)
             .where(s.id > after)
             .order_by(s.id)
             .limit(limit)
         )
         return [
-            SealedStatus(row.id, row.platform_id_hash, row.status, bytes(row.raw))
+            SealedStatus(
+                row.id, row.platform_id_hash, row.status, bytes(row.raw), row.at, row.error_code
+            )
             for row in self.conn.execute(query)
         ]
 
     def events(self, *, after: int = 0, limit: int = DEFAULT_PAGE) -> list[SealedEvent]:
         e = t.platform_events.c
-        query = select(e.id, e.field, e.kind, e.raw).where(e.id > after).order_by(e.id).limit(limit)
+        query = (
+            select(e.id, e.field, e.kind, e.raw, e.at, e.received_at)
+            .where(e.id > after)
+            .order_by(e.id)
+            .limit(limit)
+        )
         return [
-            SealedEvent(row.id, row.field, row.kind, bytes(row.raw))
+            SealedEvent(row.id, row.field, row.kind, bytes(row.raw), row.at, row.received_at)
             for row in self.conn.execute(query)
         ]
+
+    def quarantined(self, *, after: int = 0, limit: int = DEFAULT_PAGE) -> list[SealedQuarantine]:
+        q = t.quarantine.c
+        query = (
+            select(q.id, q.reason, q.path, q.body, q.received_at)
+            .where(q.id > after)
+            .order_by(q.id)
+            .limit(limit)
+        )
+        return [
+            SealedQuarantine(row.id, row.reason, row.path, bytes(row.body), row.received_at)
+            for row in self.conn.execute(query)
+        ]
+
+    def bucket_rows(
+        self, *, after: tuple[str, int] = ("", -1), limit: int = DEFAULT_PAGE
+    ) -> list[BucketRow]:
+        b = t.bucket_keys.c
+        query = (
+            select(
+                b.bucket_id,
+                b.generation,
+                b.subject_id,
+                b.retention_class,
+                b.start_year,
+                b.master_version,
+                b.shredded_at,
+            )
+            .where(tuple_(b.bucket_id, b.generation) > after)
+            .order_by(b.bucket_id, b.generation)
+            .limit(limit)
+        )
+        return [BucketRow(*row) for row in self.conn.execute(query)]
 
     def data_keys(self, *, after: bytes = b"", limit: int = DEFAULT_PAGE) -> list[DataKeyRow]:
         d = t.data_keys.c
@@ -190,4 +274,8 @@ def _message(row: Row) -> SealedMessage:
         delivery_body=bytes(row.body) if row.body is not None else None,
         media_state=row.media_state,
         media_blob=row.media_blob,
+        log_index=row.log_index,
+        sent_at=row.sent_at,
+        type=row.type,
+        media_id=row.media_id,
     )
