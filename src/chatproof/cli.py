@@ -28,6 +28,7 @@ from chatproof.commands.common import (
     stderr,
 )
 from chatproof.commands.users import users_app
+from chatproof.commands.imports import import_app
 from chatproof.commands.keys import keys_app
 from chatproof.commands.reclassify import reclassify_app
 from chatproof.config import Settings, load_settings, resolve_data_dir
@@ -736,6 +737,7 @@ def quarantine_resolve(
 
 app.add_typer(reclassify_app, name="reclassify")
 app.add_typer(keys_app, name="keys")
+app.add_typer(import_app, name="import")
 
 
 app.add_typer(users_app, name="users")

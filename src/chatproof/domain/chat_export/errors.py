@@ -12,10 +12,12 @@ from chatproof.domain.errors import DomainError
 
 
 class UnrecognisedExport(DomainError):
-    def __init__(self, first_lines: Sequence[str]) -> None:
+    def __init__(self, first_lines: Sequence[str], source: str = "") -> None:
         self.first_lines = list(first_lines)
+        self.source = source
         shown = "\n".join(f"  {line[:120]}" for line in self.first_lines) or "  (the file is empty)"
         super().__init__(
-            "not a WhatsApp chat export: no line starts like a message "
+            (f"{source}: " if source else "")
+            + "not a WhatsApp chat export: no line starts like a message "
             f"('DATE, TIME - NAME: TEXT' or '[DATE, TIME] NAME: TEXT'). First lines:\n{shown}"
         )

@@ -31,6 +31,7 @@ from chatproof.domain.chat_export import (
     DateOrder,
     Detection,
     Kind,
+    UnrecognisedExport,
     detect,
     number_in_file_name,
     parse,
@@ -110,6 +111,8 @@ def detect_format(export: ExportFile, options: ImportOptions) -> Detection:
     lines = export.lines()
     try:
         return detect(lines, date_order=options.date_order, clock=options.clock)
+    except UnrecognisedExport as exc:
+        raise UnrecognisedExport(exc.first_lines, export.name) from None
     finally:
         lines.close()  # type: ignore[attr-defined]
 
