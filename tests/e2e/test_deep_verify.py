@@ -5,6 +5,7 @@ named, though the Merkle tree itself still verifies."""
 from __future__ import annotations
 
 import asyncio
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy import delete, insert, select, update
 from typer.testing import CliRunner
 
 from chatproof.archive.envelope import data_key_id
+from chatproof.archive.log import append
 from chatproof.archive.retention import Bucket
 from chatproof.bootstrap import Components, build
 from chatproof.channels.errors import PayloadError
@@ -231,3 +233,59 @@ def test_a_rotated_archive_still_agrees(archive: tuple[Path, Components]) -> Non
     assert runner.invoke(app, ["keys", "rotate-master", "--data-dir", str(data_dir)]).exit_code == 0
     result = deep(data_dir)
     assert result.exit_code == 0, result.output
+
+
+def test_an_imported_chat_agrees_with_its_log(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    initialise(data_dir)
+    chat = "WhatsApp Chat mit +49 151 23456789"
+    export = tmp_path / f"{chat}.zip"
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "chat_export"
+    with zipfile.ZipFile(export, "w") as archive:
+        archive.writestr(f"{chat}.txt", (fixtures / "android-de-24h.txt").read_bytes())
+        archive.writestr("IMG-20240313-WA0001.jpg", b"\xff\xd8 photo")
+    args = ["import", "whatsapp-export", str(export), "--business-name", "Weber"]
+    imported = runner.invoke(app, [*args, "--data-dir", str(data_dir)])
+    assert imported.exit_code == 0, imported.output
+    result = deep(data_dir)
+    assert result.exit_code == 0, result.output
+    assert "OK: 10 messages, 1 media" in result.output
+
+
+def send(components: Components, payload: bytes, sealed_again: bytes | None = None) -> None:
+    """What the outbox worker does for a sent message: the row shows it in the conversation,
+    and the log entry holds the payload sealed once more."""
+    with components.writer() as uow:
+        contact = uow.sending.ensure_contact("4915123456789", NOW)
+        platform_id = uow.sending.add_outbound_message(
+            contact, "106540352242922", "wamid.sent-1", "text", "Hallo", payload, NOW, "accepted"
+        )
+        sealed = uow.personal.seal_bytes(contact.subject_id, sealed_again or payload, NOW)
+        entry = uow.personal.entry(
+            "message.outbound",
+            contact.subject_id,
+            NOW,
+            platform_id_hash=platform_id,
+            content=sealed,
+            type="text",
+        )
+        append(uow.log, [entry], NOW)
+        uow.commit()
+
+
+def test_a_sent_message_sealed_twice_is_opened_to_compare(
+    archive: tuple[Path, Components],
+) -> None:
+    data_dir, components = archive
+    send(components, b'{"type": "text", "text": {"body": "Hallo"}}')
+    result = deep(data_dir)
+    assert result.exit_code == 0, result.output
+    assert "1 messages sealed twice were opened to compare" in result.output
+
+
+def test_a_sent_message_whose_payload_differs_from_its_entry_is_named(
+    archive: tuple[Path, Components],
+) -> None:
+    data_dir, components = archive
+    send(components, b'{"text": "Hallo"}', sealed_again=b'{"text": "Tschuess"}')
+    named(data_dir, "message 3 (entry", "sealed content differs")
