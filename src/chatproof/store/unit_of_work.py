@@ -27,6 +27,7 @@ from chatproof.store.sealed_records import (
     SqlAlchemySealedRecordRepository,
 )
 from chatproof.store.sending import SendingRepository, SqlAlchemySendingRepository
+from chatproof.store.statistics import SqlAlchemyStatisticsRepository, StatisticsRepository
 from chatproof.store.users import SqlAlchemyUserRepository, UserRepository
 from chatproof.store.webhooks import SqlAlchemyWebhookRepository, WebhookRepository
 
@@ -48,6 +49,7 @@ class UnitOfWork(ABC):
     sealed: SealedRecordRepository
     users: UserRepository
     inbox: InboxRepository
+    statistics: StatisticsRepository
 
     def __enter__(self) -> Self:
         return self
@@ -100,6 +102,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.sealed = SqlAlchemySealedRecordRepository(conn)
         self.users = SqlAlchemyUserRepository(conn)
         self.inbox = SqlAlchemyInboxRepository(conn, self.personal)
+        self.statistics = SqlAlchemyStatisticsRepository(conn)
         return self
 
     def __exit__(

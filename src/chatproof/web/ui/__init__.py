@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from chatproof.services.inbox import index_pending
-from chatproof.web.ui import admin, dpo, home, inbox, login
+from chatproof.web.ui import admin, dpo, home, inbox, login, statistics
 from chatproof.web.ui.pages import HERE
 
 logger = logging.getLogger(__name__)
@@ -22,7 +22,7 @@ INDEX_POLL = 1.0
 
 def install(app: FastAPI, *, index_poll: float = INDEX_POLL) -> None:
     """Add the pages, their static files, and the worker keeping the search index current."""
-    for module in (login, home, inbox, dpo, admin):
+    for module in (login, home, inbox, statistics, dpo, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     running = app.router.lifespan_context
