@@ -31,6 +31,7 @@ from chatproof.commands.users import users_app
 from chatproof.commands.imports import import_app
 from chatproof.commands.keys import keys_app
 from chatproof.commands.reclassify import reclassify_app
+from chatproof.commands.sending import broadcast_app, consent_app, send
 from chatproof.config import Settings, load_settings, resolve_data_dir
 from chatproof.domain.errors import ChatproofError
 from chatproof.domain.phone import mask_phone
@@ -736,6 +737,9 @@ def quarantine_resolve(
 
 
 app.add_typer(reclassify_app, name="reclassify")
+app.add_typer(consent_app, name="consent")
+app.add_typer(broadcast_app, name="broadcast")
+app.command("send")(send)
 app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
 

@@ -87,17 +87,27 @@ def effective_events(uow: UnitOfWork, contact: ContactRef) -> list[ConsentEvent]
 
 
 def history(
-    uow_factory: Callable[[], UnitOfWork], wa_id: str, actor: str, now: datetime
+    uow_factory: Callable[[], UnitOfWork],
+    actor: str,
+    now: datetime,
+    *,
+    wa_id: str | None = None,
+    contact_id: int | None = None,
 ) -> ConsentHistory:
-    """A customer's consent history and the state derived from it; the read is logged.
+    """A customer's consent history (by number or contact id) and the state derived from it;
+    the read is logged.
 
     Raises:
-        NotFound: no contact with that number.
+        NotFound: no such contact.
     """
     with uow_factory() as uow:
-        contact = uow.sending.contact_by_number(wa_id)
-        if contact is None:
-            raise NotFound("contact with number", "(given)")
+        if contact_id is not None:
+            contact = uow.sending.contact(contact_id)
+        else:
+            found = uow.sending.contact_by_number(wa_id or "")
+            if found is None:
+                raise NotFound("contact with number", "(given)")
+            contact = found
         events = uow.sending.consent_events(contact.id)
         states = current_states(effective_events(uow, contact))
         record_read(uow, now, actor, "consent_history", f"contact:{contact.id}", contact.subject_id)

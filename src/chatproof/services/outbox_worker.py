@@ -162,9 +162,13 @@ class OutboxWorker:
         return len(rows)
 
     async def run(self) -> None:
-        await asyncio.to_thread(self.recover)
+        """Recover, then send what is due until cancelled; a failed round is logged."""
+        recovered = False
         while True:
             try:
+                if not recovered:
+                    await asyncio.to_thread(self.recover)
+                    recovered = True
                 handled = await self.run_once()
             except Exception:
                 logger.exception("outbox round failed")

@@ -35,6 +35,7 @@ from chatproof.domain.templates import (
 )
 from chatproof.services.consent import effective_events
 from chatproof.store import UnitOfWork
+from chatproof.store.personal import SYSTEM_SUBJECT
 from chatproof.store.sending import ContactRef, OutboxRow
 
 MAX_KEY = 200
@@ -246,9 +247,8 @@ def submit(
     origin: str,
     actor: str,
 ) -> Accepted:
-    """Accept a message to the customer with number ``to`` (a known contact or, for a
-    template with documented consent, a new one). A refusal is returned, not raised, and is
-    archived too.
+    """Accept a message to the customer with number ``to``. A refusal is returned, not
+    raised, and is archived too.
 
     Raises:
         SendingError, TemplateProblem, MessageValidationError: naming the field.
@@ -256,7 +256,7 @@ def submit(
     with uow_factory() as uow:
         contact = uow.sending.contact_by_number(to)
         if contact is None:
-            contact = uow.sending.ensure_contact(to, now)
+            return _unknown_number(uow, message, settings, now, origin=origin, actor=actor)
         accepted = submit_in(
             uow,
             contact,
@@ -269,6 +269,35 @@ def submit(
         )
         uow.commit()
     return accepted
+
+
+def _unknown_number(
+    uow: UnitOfWork, message: Outgoing, settings: SendingSettings, now: datetime, **who: str
+) -> Accepted:
+    """A number chatproof has never seen: it never wrote and never consented, so the gate
+    refuses, and the number typed in is not stored (only the decision is archived)."""
+    spec = resolve(message, settings.catalogue)
+    if spec is not None:
+        check_parameters(spec, message.body_params)
+    request = request_for(message, spec, False)
+    decision = decide(ContactState(), request, LimitUsage(), now, settings.policy)
+    assert not decision.allowed, "the gate starts no conversation without a basis"
+    entry = uow.personal.entry(
+        "policy.decision",
+        SYSTEM_SUBJECT,
+        now,
+        allowed=False,
+        rule=decision.rule_id,
+        reason=decision.reason_en,
+        purpose=request.purpose,
+        message_kind=request.kind.value,
+        template=spec.name if spec else None,
+        contact="unknown number",
+        **who,
+    )
+    append(uow.log, [entry], now)
+    uow.commit()
+    return Accepted(decision, None)
 
 
 def submit_to_contact(
@@ -333,3 +362,17 @@ def view(row: OutboxRow, now: datetime, unknown_grace: timedelta) -> OutboxView:
         row.updated_at,
         row.state == "unknown" and now - row.updated_at >= unknown_grace,
     )
+
+
+def contact_of_conversation(uow_factory: Callable[[], UnitOfWork], conversation_id: int) -> int:
+    """Raises: NotFound."""
+    with uow_factory() as uow:
+        return uow.conversations.get(conversation_id).contact_id
+
+
+def outbox_view(
+    uow_factory: Callable[[], UnitOfWork], outbox_id: int, now: datetime, grace: timedelta
+) -> OutboxView:
+    """Raises: NotFound."""
+    with uow_factory() as uow:
+        return view(uow.sending.outbox(outbox_id), now, grace)

@@ -25,7 +25,7 @@ from chatproof.services.archive import HeadPolicy, head_due, publish_head, sign_
 from chatproof.services.group_commit import GroupCommitter
 from chatproof.services.ingest import Received, ingest, quarantine_unstorable
 from chatproof.services.media import Download, MediaPolicy, fetch_due_media
-from chatproof.web import api, sending_setup, ui, webhooks
+from chatproof.web import api, api_sending, sending_setup, ui, webhooks
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +83,7 @@ def create_app(
     app = ChatproofApp(title="chatproof", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.components = components
+    app.state.sending = sending
     app.state.account_keys = AccountKeys.from_master(components.derivation_key)
     app.router.routes.extend(
         [
@@ -92,6 +93,7 @@ def create_app(
         ]
     )
     app.include_router(api.router)
+    app.include_router(api_sending.router)
     ui.install(app)
     return app
 

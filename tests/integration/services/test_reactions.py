@@ -80,7 +80,7 @@ class World:
         return found
 
     def states(self, wa_id: str = ANNA) -> dict[str, Any]:
-        return consent.history(self.uow_factory, wa_id, "test", OPEN).states
+        return consent.history(self.uow_factory, "test", OPEN, wa_id=wa_id).states
 
 
 @pytest.fixture
@@ -125,7 +125,7 @@ def test_stop_withdraws_everything_and_is_confirmed_once(world: World) -> None:
 def test_start_is_a_double_opt_in_with_the_consent_text_and_a_confirmation(world: World) -> None:
     world.writes(OPEN, "START")
     world.react(OPEN)
-    (event,) = consent.history(world.uow_factory, ANNA, "t", OPEN).events
+    (event,) = consent.history(world.uow_factory, "t", OPEN, wa_id=ANNA).events
     assert (event.source, event.text, event.text_version) == (
         ConsentSource.KEYWORD,
         "Ja, Newsletter per WhatsApp.",
@@ -152,7 +152,7 @@ def test_platform_preference_stop_opts_out(world: World) -> None:
     world.writes(OPEN, "Hallo")
     world.ingest(bodies.preference(ANNA, "stop", OPEN), OPEN)
     world.react(OPEN)
-    history = consent.history(world.uow_factory, ANNA, "t", OPEN)
+    history = consent.history(world.uow_factory, "t", OPEN, wa_id=ANNA)
     assert history.states[MARKETING].withdrawn
     assert history.events[-1].source is ConsentSource.PLATFORM_PREFERENCE
 

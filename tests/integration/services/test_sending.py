@@ -85,7 +85,7 @@ def test_consent_is_recorded_with_proof_and_archived(
     uow_factory: UowFactory, engine: Engine
 ) -> None:
     opt_in(uow_factory, ANNA)
-    history = consent.history(uow_factory, ANNA, "dsb", NOW)
+    history = consent.history(uow_factory, "dsb", NOW, wa_id=ANNA)
     assert history.states[MARKETING].granted
     (event,) = history.events
     assert (event.source, event.text, event.text_version) == (
@@ -300,7 +300,7 @@ async def test_131050_is_an_opt_out(uow_factory: UowFactory, engine: Engine) -> 
     news = Outgoing(template="news", language="de", body_params=("Anna",), purpose=MARKETING)
     send(uow_factory, ANNA, news, "k1")
     await worker(uow_factory, FakePlatform(graph_error(131050)), [NOW]).run_once()
-    history = consent.history(uow_factory, ANNA, "dsb", NOW)
+    history = consent.history(uow_factory, "dsb", NOW, wa_id=ANNA)
     assert history.states[MARKETING].withdrawn
     assert history.events[-1].source is ConsentSource.PLATFORM_ERROR
 

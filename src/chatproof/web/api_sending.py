@@ -1,0 +1,304 @@
+"""The JSON API for sending: a message in a conversation or to a number, consent with proof,
+a contact's consent history, and broadcasts (issue 4).
+
+A refusal by the policy gate is a 403 carrying the rule id and the reason in German and
+English (DESIGN invariant 5); a malformed request is a 422 naming the field (invariant 6).
+Authentication is the API's own dependency (``api_caller`` through ``allowed``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from chatproof.channels.whatsapp.errors import MessageValidationError
+from chatproof.domain.accounts import Permission, Principal
+from chatproof.domain.consent import ConsentAction, ConsentError, ConsentEvent, ConsentSource
+from chatproof.domain.templates import TemplateProblem
+from chatproof.services import broadcasts, consent, sending
+from chatproof.store import NotFound
+from chatproof.web.api import allowed
+
+router = APIRouter(prefix="/api")
+
+Replier = Annotated[Principal, Depends(allowed(Permission.REPLY))]
+ConsentKeeper = Annotated[Principal, Depends(allowed(Permission.REPLY))]
+ConsentReader = Annotated[Principal, Depends(allowed(Permission.READ_OWN))]
+
+
+class MessageIn(BaseModel):
+    idempotency_key: str = Field(min_length=1, max_length=sending.MAX_KEY)
+    text: str = ""
+    template: str = ""
+    language: str = ""
+    body_params: list[str] = []
+    purpose: str = "service"
+
+
+class MessageToIn(MessageIn):
+    to: str = Field(min_length=7, max_length=20, pattern=r"^\+?[0-9]+$")
+
+
+class ConsentIn(BaseModel):
+    wa_id: str = Field(min_length=7, max_length=20, pattern=r"^\+?[0-9]+$")
+    purpose: str
+    action: Literal["granted", "withdrawn"]
+    source: ConsentSource
+    text: str = ""
+    text_version: str = ""
+    proof: str = ""
+    at: datetime | None = None
+
+
+class BroadcastIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    template: str
+    language: str
+    body_params: list[str] = []
+    purpose: str = "marketing"
+
+
+def _settings(request: Request) -> Any:
+    return request.app.state.sending
+
+
+def _writer(request: Request) -> Any:
+    return request.app.state.components.writer
+
+
+def _field_error(exc: Exception) -> HTTPException:
+    field = getattr(exc, "field", "body")
+    return HTTPException(422, {"field": field, "message": str(exc)})
+
+
+def _accepted(result: sending.Accepted) -> JSONResponse:
+    decision = result.decision
+    body = {
+        "outbox_id": result.outbox_id,
+        "allowed": decision.allowed,
+        "rule_id": decision.rule_id,
+        "reason_de": decision.reason_de,
+        "reason_en": decision.reason_en,
+        "duplicate": result.duplicate,
+    }
+    if not decision.allowed:
+        return JSONResponse({"detail": body}, status_code=403)
+    return JSONResponse(body, status_code=200 if result.duplicate else 202)
+
+
+def _outgoing(body: MessageIn) -> sending.Outgoing:
+    return sending.Outgoing(
+        text=body.text,
+        template=body.template,
+        language=body.language,
+        body_params=tuple(body.body_params),
+        purpose=body.purpose,
+    )
+
+
+_BAD_INPUT = (sending.SendingError, TemplateProblem, MessageValidationError, ConsentError)
+
+
+@router.post("/conversations/{conversation_id}/send")
+def send_in_conversation(
+    request: Request, principal: Replier, conversation_id: int, body: MessageIn
+) -> JSONResponse:
+    """Send free text or a template to the customer of a conversation: 202 when queued, 403
+    with the rule and reason when the gate refuses."""
+    writer = _writer(request)
+    try:
+        contact_id = sending.contact_of_conversation(writer, conversation_id)
+        result = sending.submit_to_contact(
+            writer,
+            contact_id,
+            _outgoing(body),
+            _settings(request).sending,
+            datetime.now(UTC),
+            idempotency_key=body.idempotency_key,
+            origin="agent",
+            actor=principal.actor,
+        )
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except _BAD_INPUT as exc:
+        raise _field_error(exc) from None
+    return _accepted(result)
+
+
+@router.post("/messages")
+def send_to_number(request: Request, principal: Replier, body: MessageToIn) -> JSONResponse:
+    """Send to a number: a template to a customer with documented consent, say. A number typed
+    in is not consent; without one the gate refuses."""
+    try:
+        result = sending.submit(
+            _writer(request),
+            body.to.lstrip("+"),
+            _outgoing(body),
+            _settings(request).sending,
+            datetime.now(UTC),
+            idempotency_key=body.idempotency_key,
+            origin="agent",
+            actor=principal.actor,
+        )
+    except _BAD_INPUT as exc:
+        raise _field_error(exc) from None
+    return _accepted(result)
+
+
+@router.get("/outbox/{outbox_id}")
+def outbox_message(request: Request, principal: Replier, outbox_id: int) -> dict[str, Any]:
+    """Where a message stands: queued, in_flight, sent (with delivery), failed with code and
+    reason, refused, or unknown (``may_resend`` once the grace period passed)."""
+    try:
+        found = sending.outbox_view(
+            _writer(request),
+            outbox_id,
+            datetime.now(UTC),
+            _settings(request).worker.unknown_grace,
+        )
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {
+        "id": found.id,
+        "state": found.state,
+        "delivery": found.delivery,
+        "attempts": found.attempts,
+        "rule_id": found.rule_id,
+        "error_code": found.error_code,
+        "reason": found.reason,
+        "created_at": found.created_at.isoformat(),
+        "updated_at": found.updated_at.isoformat(),
+        "may_resend": found.may_resend,
+    }
+
+
+@router.post("/consents", status_code=201)
+def record_consent(request: Request, principal: ConsentKeeper, body: ConsentIn) -> dict[str, int]:
+    """Record an opt-in with its proof, or a withdrawal; 422 names what the proof lacks."""
+    now = datetime.now(UTC)
+    at = body.at or now
+    if at.tzinfo is None:
+        raise HTTPException(422, {"field": "at", "message": "at: must carry a time zone"})
+    event = ConsentEvent(
+        body.purpose,
+        ConsentAction(body.action),
+        body.source,
+        at,
+        principal.actor,
+        body.text,
+        body.text_version,
+        body.proof,
+    )
+    try:
+        recorded = consent.record(_writer(request), body.wa_id.lstrip("+"), event, now)
+    except _BAD_INPUT as exc:
+        raise _field_error(exc) from None
+    return {"contact_id": recorded.contact_id, "log_index": recorded.log_index}
+
+
+@router.get("/contacts/{contact_id}/consents")
+def consent_history(request: Request, principal: ConsentReader, contact_id: int) -> dict[str, Any]:
+    """Every consent event of a contact, and the state per purpose derived from them."""
+    try:
+        found = consent.history(
+            _writer(request), principal.actor, datetime.now(UTC), contact_id=contact_id
+        )
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {
+        "contact_id": found.contact_id,
+        "states": {
+            purpose: {
+                "granted": state.granted,
+                "withdrawn": state.withdrawn,
+                "since": state.since.isoformat() if state.since else None,
+            }
+            for purpose, state in found.states.items()
+        },
+        "events": [
+            {
+                "purpose": e.purpose,
+                "action": e.action.value,
+                "source": e.source.value,
+                "at": e.at.isoformat(),
+                "recorded_by": e.recorded_by,
+                "text": e.text,
+                "text_version": e.text_version,
+                "proof": e.proof,
+            }
+            for e in found.events
+        ],
+    }
+
+
+@router.post("/broadcasts", status_code=201)
+def create_broadcast(request: Request, principal: Replier, body: BroadcastIn) -> dict[str, int]:
+    try:
+        broadcast_id = broadcasts.create(
+            _writer(request),
+            _settings(request).sending,
+            datetime.now(UTC),
+            name=body.name,
+            template=body.template,
+            language=body.language,
+            body_params=body.body_params,
+            purpose=body.purpose,
+            actor=principal.actor,
+        )
+    except _BAD_INPUT as exc:
+        raise _field_error(exc) from None
+    return {"id": broadcast_id}
+
+
+def _set_state(request: Request, principal: Principal, broadcast_id: int, state: str) -> None:
+    try:
+        broadcasts.set_state(
+            _writer(request), broadcast_id, state, principal.actor, datetime.now(UTC)
+        )
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.post("/broadcasts/{broadcast_id}/pause", status_code=204)
+def pause_broadcast(request: Request, principal: Replier, broadcast_id: int) -> None:
+    _set_state(request, principal, broadcast_id, broadcasts.PAUSED)
+
+
+@router.post("/broadcasts/{broadcast_id}/resume", status_code=204)
+def resume_broadcast(request: Request, principal: Replier, broadcast_id: int) -> None:
+    _set_state(request, principal, broadcast_id, broadcasts.RUNNING)
+
+
+@router.get("/broadcasts/{broadcast_id}")
+def broadcast_report(request: Request, principal: Replier, broadcast_id: int) -> dict[str, Any]:
+    """Per contact (masked number): sent, delivered, read, failed or refused, with reason."""
+    try:
+        found = broadcasts.report(
+            _writer(request), broadcast_id, principal.actor, datetime.now(UTC)
+        )
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    b = found.broadcast
+    return {
+        "id": b.id,
+        "name": b.name,
+        "template": b.template_name,
+        "language": b.template_language,
+        "state": b.state,
+        "counts": found.counts,
+        "recipients": [
+            {
+                "contact_id": r.contact_id,
+                "number": r.number,
+                "outcome": r.outcome,
+                "rule_id": r.rule_id,
+                "error_code": r.error_code,
+                "reason": r.reason,
+            }
+            for r in found.recipients
+        ],
+    }

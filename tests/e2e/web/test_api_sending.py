@@ -1,0 +1,86 @@
+"""The sending API over HTTP: refusals are 403 with rule and reason, bad input 422 naming the
+field, consent with proof, broadcasts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from chatproof.config import Settings
+
+CONSENT = {
+    "wa_id": "4915112345678",
+    "purpose": "marketing",
+    "action": "granted",
+    "source": "web_form",
+    "text": "Ja, Newsletter per WhatsApp.",
+    "text_version": "v3",
+}
+
+
+def auth(settings: Settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {settings.server.api_token}"}
+
+
+async def test_routes_need_the_api_token(client: httpx.AsyncClient) -> None:
+    response = await client.post("/api/consents", json=CONSENT)
+    assert response.status_code == 401
+
+
+async def test_consent_is_recorded_and_its_history_read(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    created = await client.post("/api/consents", json=CONSENT, headers=auth(settings))
+    assert created.status_code == 201, created.text
+    contact_id = created.json()["contact_id"]
+    history = await client.get(f"/api/contacts/{contact_id}/consents", headers=auth(settings))
+    body = history.json()
+    assert body["states"]["marketing"]["granted"] is True
+    assert body["events"][0]["text_version"] == "v3"
+
+
+async def test_unprovable_consent_is_422_naming_the_field(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    response = await client.post(
+        "/api/consents", json={**CONSENT, "text_version": ""}, headers=auth(settings)
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"]["field"] == "text_version"
+
+
+async def test_refusal_is_403_with_rule_and_reason(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    message = {"to": "4917612345678", "text": "Hallo", "idempotency_key": "k1"}
+    response = await client.post("/api/messages", json=message, headers=auth(settings))
+    assert response.status_code == 403
+    detail: dict[str, Any] = response.json()["detail"]
+    assert detail["rule_id"] == "window.closed"
+    assert detail["reason_de"] and detail["reason_en"]
+
+
+async def test_bad_send_request_is_422_naming_the_field(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    message = {"to": "4917612345678", "idempotency_key": "k1"}
+    response = await client.post("/api/messages", json=message, headers=auth(settings))
+    assert (response.status_code, response.json()["detail"]["field"]) == (422, "text")
+
+
+async def test_unknown_broadcast_and_conversation_are_404(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    assert (await client.get("/api/broadcasts/99", headers=auth(settings))).status_code == 404
+    send = {"text": "x", "idempotency_key": "k"}
+    response = await client.post("/api/conversations/99/send", json=send, headers=auth(settings))
+    assert response.status_code == 404
+
+
+async def test_broadcast_with_an_unknown_template_is_422(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    body = {"name": "Sommer", "template": "nope", "language": "de"}
+    response = await client.post("/api/broadcasts", json=body, headers=auth(settings))
+    assert (response.status_code, response.json()["detail"]["field"]) == (422, "template")
