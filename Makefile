@@ -28,8 +28,10 @@ postgres:
 	bash scripts/ensure-postgres.sh
 
 bench: $(INSTALLED)
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/archive.py
+	$(BIN)/python bench/import.py
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR)

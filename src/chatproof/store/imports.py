@@ -85,7 +85,6 @@ class ImportedMessageRow:
     media_state: str | None = None
     media_blob: str | None = None
     media_error: str | None = None
-    log_index: int | None = None
 
 
 class ImportRepository(ABC):
@@ -114,9 +113,11 @@ class ImportRepository(ABC):
         import_id: int,
         conversation_id: int,
         rows: Sequence[ImportedMessageRow],
+        log_indexes: Sequence[int],
         received_at: datetime,
     ) -> dict[str, int]:
-        """Store the rows whose fingerprint is new; return fingerprint → message id of those."""
+        """Store the rows whose fingerprint is new, each linked to its log entry; return
+        fingerprint → message id of those."""
 
     @abstractmethod
     def finish(
@@ -206,6 +207,7 @@ class SqlAlchemyImportRepository(ImportRepository):
         import_id: int,
         conversation_id: int,
         rows: Sequence[ImportedMessageRow],
+        log_indexes: Sequence[int],
         received_at: datetime,
     ) -> dict[str, int]:
         if not rows:
@@ -230,9 +232,9 @@ class SqlAlchemyImportRepository(ImportRepository):
                 r.media_state,
                 r.media_blob,
                 r.media_error,
-                r.log_index,
+                log_index,
             )
-            for r in rows
+            for r, log_index in zip(rows, log_indexes, strict=True)
         ]
         returned = self._insert(
             t.messages,

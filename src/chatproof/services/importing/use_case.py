@@ -17,7 +17,7 @@ import json
 import mimetypes
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from zoneinfo import ZoneInfo
@@ -383,8 +383,9 @@ class _Run:
             for row, detail in zip(rows, details, strict=True)
         ]
         indexes = append(uow.log, entries, self.now)
-        rows = [replace(row, log_index=i) for row, i in zip(rows, indexes, strict=True)]
-        ids = uow.imports.add_messages(self.import_id, self.contact.conversation_id, rows, self.now)
+        ids = uow.imports.add_messages(
+            self.import_id, self.contact.conversation_id, rows, indexes, self.now
+        )
         if len(ids) != len(rows):
             raise ImportFileError(
                 self.export.name, "the same chat was imported meanwhile; run the import again"
