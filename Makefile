@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DATA_DIR ?= ./chatproof-data
 
-.PHONY: demo test lint bench postgres clean
+.PHONY: demo test lint bench postgres chromium clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(INSTALLED): pyproject.toml
 demo: $(INSTALLED)
 	$(BIN)/chatproof demo --data-dir $(DATA_DIR)
 
-test: $(INSTALLED) postgres lint
+test: $(INSTALLED) postgres chromium lint
 	$(BIN)/pytest -q
 
 lint: $(INSTALLED)
@@ -26,6 +26,9 @@ lint: $(INSTALLED)
 
 postgres:
 	bash scripts/ensure-postgres.sh
+
+chromium:
+	bash scripts/ensure-chromium.sh
 
 bench: $(INSTALLED)
 	$(BIN)/pip install --quiet -e '.[bench]'

@@ -44,12 +44,13 @@ def bar_chart(
             parts.append(
                 f'<text x="{x0:.1f}" y="{HEIGHT - 10}" font-size="10">{escape(label)}</text>'
             )
+    x = LEFT + 220
     for j, name in enumerate(names):
-        x = WIDTH - 8 - (len(names) - j) * 110
         parts.append(
             f'<rect x="{x}" y="4" width="10" height="10" fill="{COLOURS[j % len(COLOURS)]}"/>'
             f'<text x="{x + 14}" y="13" font-size="11">{escape(name)}</text>'
         )
+        x += 30 + 6 * len(name)
     parts.append("</svg>")
     return "".join(parts)
 

@@ -74,10 +74,15 @@ def _thread(request: Request, browser: Browser, conversation_id: int) -> dict[st
     conversation = thread.conversation
     bubbles = [bubble(m) for m in reversed(thread.messages.items)]
     by_id = {b.id: b for b in bubbles}
+    timeline = sorted(
+        [(b.message.sent_at, 0, b) for b in bubbles] + [(n.at, 1, n) for n in thread.details.notes],
+        key=lambda item: (item[0], item[1]),
+    )
     full = browser.principal.may(Permission.FULL_NUMBER)
     return {
         "conversation": conversation,
         "bubbles": bubbles,
+        "timeline": [(kind, item) for _, kind, item in timeline],
         "by_id": by_id,
         "older": thread.messages.next_cursor,
         "details": thread.details,

@@ -8,8 +8,6 @@
   var version = null;
 
   async function refresh() {
-    var list = await fetch("/inbox/fragment/list?" + query + (current ? "&current=" + current : ""));
-    if (list.ok) document.getElementById("conversation-list").innerHTML = await list.text();
     if (current) {
       var box = document.getElementById("messages");
       var atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
@@ -19,6 +17,9 @@
         if (atEnd) box.scrollTop = box.scrollHeight;
       }
     }
+    // after the thread, which marks it read, so its unread count is current
+    var list = await fetch("/inbox/fragment/list?" + query + (current ? "&current=" + current : ""));
+    if (list.ok) document.getElementById("conversation-list").innerHTML = await list.text();
   }
 
   async function poll() {

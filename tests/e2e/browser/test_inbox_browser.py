@@ -1,0 +1,106 @@
+"""The inbox in Chromium: sign in, a customer's message appears live, assign, label and note,
+role checks answered by the server, the auditor's views logged; screenshots of inbox, thread
+and statistics for the README."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from chatproof.store import tables as t
+from tests.e2e.browser.conftest import OTHER_CUSTOMER, SCREENSHOTS, Site
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_customer_message_appears_live_and_the_agent_works_on_it(
+    site: Site, page_for: Any
+) -> None:
+    page = page_for("maria")
+    page.wait_for_url("**/inbox")
+    site.customer_writes("Guten Tag, wo bleibt meine Bestellung 4711?")
+    entry = page.locator("a.conv", has_text="Anna Weber")
+    entry.wait_for(timeout=10_000)
+    assert "1" in entry.locator(".badge").inner_text()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "inbox.png"))
+
+    entry.click()
+    page.wait_for_url(re.compile(r".*/inbox/\d+"))
+    assert "Bestellung 4711" in page.locator("#messages").inner_text()
+    assert "+49 151 ••• 4567" in page.locator("#number").inner_text()
+
+    page.get_by_role("button", name="Take it").click()
+    page.wait_for_load_state()
+    assert page.locator("#assignee").inner_text() == "Maria Schulz"
+    page.get_by_placeholder("Add label").fill("Bestellung")
+    page.get_by_role("button", name="Add label").click()
+    page.wait_for_load_state()
+    assert "Bestellung" in page.locator("#labels").inner_text()
+    page.get_by_placeholder("Add note (never sent)").fill("Lieferung beim Lager anfragen")
+    page.get_by_role("button", name="Add note (never sent)").click()
+    page.wait_for_load_state()
+    assert "Lieferung beim Lager anfragen" in page.locator(".msg.note").inner_text()
+
+    site.customer_writes("Und bitte an die Packstation liefern.")
+    page.locator("#messages", has_text="Packstation").wait_for(timeout=10_000)
+    page.screenshot(path=str(SCREENSHOTS / "thread.png"))
+
+
+def test_an_agent_gets_403_from_admin_and_dpo_pages(site: Site, page_for: Any) -> None:
+    page = page_for("maria")
+    for path in ("/admin/users", "/dpo/access-log", "/statistics"):
+        response = page.goto(path)
+        assert response is not None and response.status == 403, path
+
+
+def test_the_auditors_views_are_logged(site: Site, page_for: Any) -> None:
+    site.customer_writes("Eine Frage zur Rechnung", wa_id=OTHER_CUSTOMER)
+    page = page_for("otto")
+    page.wait_for_url("**/inbox")
+    page.locator("a.conv").first.wait_for(timeout=10_000)
+    page.locator("a.conv").first.click()
+    page.wait_for_url(re.compile(r".*/inbox/\d+"))
+    assert page.get_by_role("button", name="Add note (never sent)").count() == 0
+    components = site.components()
+    try:
+        with components.engine.connect() as conn:
+            actions = {
+                (r.action, r.target.split(":")[0])
+                for r in conn.execute(
+                    select(t.access_log.c.action, t.access_log.c.target).where(
+                        t.access_log.c.actor == "user:otto"
+                    )
+                )
+            }
+    finally:
+        components.close()
+    assert ("view_page", "/inbox") in actions
+    assert ("read_messages", "conversation") in actions
+
+
+def test_the_dpo_reads_the_access_log(site: Site, page_for: Any) -> None:
+    page = page_for("dana")
+    page.goto("/dpo/access-log")
+    assert "user:" in page.locator("#access-log").inner_text()
+
+
+def test_statistics_for_the_team_lead(site: Site, page_for: Any) -> None:
+    page = page_for("lena")
+    page.goto("/statistics")
+    assert page.locator("svg.chart").count() == 5
+    page.screenshot(path=str(SCREENSHOTS / "statistics.png"), full_page=True)
+
+
+def test_the_inbox_fits_a_phone(site: Site, page_for: Any) -> None:
+    page = page_for("lena", width=390, height=844)
+    page.goto("/inbox")
+    page.locator("a.conv").first.wait_for(timeout=10_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
+    page.locator("a.conv").first.click()
+    page.wait_for_url(re.compile(r".*/inbox/\d+"))
+    assert not page.locator(".list-pane").is_visible()
+    assert page.locator("#messages").is_visible()
