@@ -231,6 +231,7 @@ def demo(
 
     Example: chatproof demo --data-dir ./chatproof-data
     """
+    from chatproof.commands.users import demo_logins
     from chatproof.config import CONFIG_FILE
     from chatproof.datadir import initialise
 
@@ -239,6 +240,8 @@ def demo(
         initialise(target)
         typer.echo(f"Created a fresh data directory in {target}")
     settings = load_settings(target, os.environ)
+    with components_for(target) as components:
+        logins = demo_logins(components)
     port = port or settings.server.port
     emulator_port = emulator_port or settings.emulator.port
     base = f"http://127.0.0.1:{port}"
@@ -261,6 +264,9 @@ def demo(
             processes.append(_spawn(args, target, env))
             _wait_until_ready(processes[-1], ready)
         typer.echo(f"chatproof   {base}  (API token: {settings.server.api_token})")
+        typer.echo(f"inbox       open {base}/ and sign in as")
+        for username, role, password in logins:
+            typer.echo(f"              {username:<6} {password}  ({role})")
         typer.echo(f"emulator    {emulator_base}/_emulator/sent  (what the business sent)")
         typer.echo("Simulated customers are writing now …")
         _play_demo_customers(emulator_base, pace)

@@ -163,3 +163,43 @@ def first_admin(components: Any) -> str:
         components.writer, actor(), datetime.now(UTC), username="admin", role=Role.ADMIN
     )
     return password
+
+
+DEMO_USERS = (
+    ("lena", "Lena Vogt", "supervisor"),
+    ("maria", "Maria Schulz", "agent"),
+    ("jonas", "Jonas Becker", "agent"),
+)
+
+
+def demo_logins(components: Any) -> list[tuple[str, str, str]]:
+    """The demo's team, with a fresh password each run: (username, role, password)."""
+    from chatproof.domain.accounts import parse_role
+    from chatproof.services.accounts import (
+        AccountProblem,
+        add_user,
+        find_user,
+        one_time_password,
+        set_password,
+    )
+
+    logins = []
+    now = datetime.now(UTC)
+    for username, name, role in DEMO_USERS:
+        password = one_time_password()
+        try:
+            find_user(components.reader, username)
+        except AccountProblem:
+            add_user(
+                components.writer,
+                actor(),
+                now,
+                username=username,
+                role=parse_role(role),
+                display_name=name,
+                password=password,
+            )
+        else:
+            set_password(components.writer, actor(), now, username, password)
+        logins.append((username, role, password))
+    return logins

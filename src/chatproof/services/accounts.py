@@ -196,6 +196,28 @@ def reset_password(uow_factory: UowFactory, actor: str, now: datetime, username:
     return password
 
 
+def set_password(
+    uow_factory: UowFactory, actor: str, now: datetime, username: str, password: str
+) -> None:
+    """Give a user a password chosen by an administrator (the demo's logins, say); it need not
+    be changed at the next sign-in. Raises AccountError for a weak password."""
+    check_password(password)
+    with uow_factory() as uow:
+        before = _by_name(uow, username)
+        after = uow.users.update(
+            before.id,
+            {
+                "password_hash": hash_password(password),
+                "must_change_password": 0,
+                "failed_attempts": 0,
+                "locked_until": None,
+                "updated_at": now,
+            },
+        )
+        _archive_change(uow, now, actor, "account.password_set", before, after)
+        uow.commit()
+
+
 def change_role(
     uow_factory: UowFactory, actor: str, now: datetime, username: str, role: Role
 ) -> User:
