@@ -162,7 +162,13 @@ def shred_expired(
         with uow_factory() as uow:
             if bucket.subject_id in uow.holds.held_subjects():
                 continue
-            uow.keystore.shred(bucket.bucket_id, reason="retention period ended", by=by, at=now)
+            cls = classes[bucket.retention_class]
+            reason = (
+                "retention period ended"
+                if cls.counted_from is CountedFrom.END_OF_CALENDAR_YEAR
+                else "no retention duty; kept long enough after the conversation ended"
+            )
+            uow.keystore.shred(bucket.bucket_id, reason=reason, by=by, at=now)
             entry = compliance_entry(
                 "retention.shredded",
                 bucket.subject_id,

@@ -138,6 +138,9 @@ def test_content_without_duty_goes_months_after_its_conversation_ends(
             unseal(uow_factory, subject, sealed)
     assert unseal(uow_factory, "chatty", chatty) == b"Danke!"
     assert log_kinds(uow_factory) == ["retention.shredded", "retention.shredded"]
+    with uow_factory() as uow:
+        (row,) = uow.keys.bucket_keys_of_subject("quiet")
+    assert row.shred_reason == "no retention duty; kept long enough after the conversation ended"
 
 
 def test_the_months_without_duty_come_from_configuration(
