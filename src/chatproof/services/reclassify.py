@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from chatproof.archive.blobs import BlobStore
 from chatproof.archive.envelope import data_key_id
-from chatproof.archive.errors import ContentErased
+from chatproof.archive.errors import ArchiveError, ContentErased
 from chatproof.archive.log import EntryDraft, append
 from chatproof.archive.retention import Bucket, RetentionClass, start_year_for
 from chatproof.services.errors import ReclassificationRefused
@@ -62,6 +62,7 @@ def reclassify_message(
         ReclassificationRefused: unknown class or empty reason (names the field).
         NotFound: no such message.
         ContentErased: the message was already shredded.
+        ArchiveError: its media blob is missing or damaged.
     """
     _check(retention_class, reason, classes)
     with uow_factory() as uow:
@@ -153,7 +154,12 @@ def _key_ids(
             if uow.keystore.bucket_of(body_key).subject_id == subject_id:
                 found[body_key] = None
         if message.media_state == "stored" and message.media_blob:
-            found[data_key_id(blobs.get(message.media_blob))] = None
+            try:
+                found[data_key_id(blobs.get(message.media_blob))] = None
+            except FileNotFoundError:
+                raise ArchiveError(
+                    f"message {message.id}: its media blob {message.media_blob} is missing"
+                ) from None
     return list(found)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from chatproof.archive.blobs import BlobStore
 from chatproof.archive.envelope import data_key_id
-from chatproof.archive.errors import ContentErased
+from chatproof.archive.errors import ArchiveError, ContentErased
 from chatproof.archive.retention import DEFAULT_RETENTION_CLASSES
 from chatproof.channels.whatsapp.webhook import parse_webhook
 from chatproof.services.erasure import shred_subject
@@ -256,3 +256,24 @@ def test_refusals_name_the_field_and_change_nothing(
         )
     assert leaves(uow_factory) == before
     assert set(classes_of(uow_factory, [text.raw])) == {"business_letter"}
+
+
+def test_a_missing_media_blob_is_named_and_nothing_moves(
+    uow_factory: Callable[[], UnitOfWork], blobs: BlobStore, chat: list[SealedMessage]
+) -> None:
+    _, image = chat
+    assert image.media_blob is not None
+    blobs.path_for(image.media_blob).unlink()
+    with pytest.raises(ArchiveError, match=f"message {image.id}: its media blob .* is missing"):
+        reclassify_message(
+            uow_factory,
+            blobs,
+            image.id,
+            "booking_voucher",
+            reason="x",
+            by="u",
+            now=NOW,
+            tz=BERLIN,
+            classes=CLASSES,
+        )
+    assert set(classes_of(uow_factory, [image.raw])) == {"business_letter"}
