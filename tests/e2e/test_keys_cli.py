@@ -182,3 +182,15 @@ def test_a_backup_without_the_master_key_leaves_out_every_version(data_dir: Path
     result = run(data_dir, "backup", str(target), "--without-master-key")
     assert result.exit_code == 0, result.output
     assert not list((target / "keys").glob("master*"))
+
+
+def test_a_rotated_data_directory_restores_from_its_backup(data_dir: Path) -> None:
+    assert run(data_dir, "keys", "rotate-master").exit_code == 0
+    target = data_dir.parent / "backup"
+    assert run(data_dir, "backup", str(target)).exit_code == 0
+    restored = data_dir.parent / "restored"
+    result = run(restored, "restore", str(target))
+    assert result.exit_code == 0, result.output
+    text, versions, opened = everything_opens(restored)
+    assert (text, set(versions)) == ("Body Text", {2})
+    assert opened == ["x"] * len(SUBJECTS)
