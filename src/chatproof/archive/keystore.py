@@ -11,8 +11,7 @@ A shredded bucket stays shredded. Content sealed for that bucket afterwards (a c
 writes again after an erasure, an old chat imported late) goes under a new *generation* of the
 bucket: a fresh bucket key row with the next number, which the next erasure or expiry shreds.
 
-The rows (``key_records``), the storage port (``key_repository``) and the cache of unwrapped
-bucket keys (``key_cache``) live in modules of their own; their names are re-exported here.
+Rows, storage port and cache live in ``key_records``, ``key_repository``, ``key_cache``.
 """
 
 from __future__ import annotations
