@@ -13,7 +13,7 @@ from chatproof.domain.chat_export.model import (
     Platform,
 )
 from chatproof.domain.chat_export.naming import InvalidPhoneNumber, number_in_file_name, wa_id_of
-from chatproof.domain.chat_export.parse import parse
+from chatproof.domain.chat_export.parse import parse, parse_batches
 
 __all__ = [
     "SAMPLE_LINES",
@@ -29,5 +29,6 @@ __all__ = [
     "detect",
     "number_in_file_name",
     "parse",
+    "parse_batches",
     "wa_id_of",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from itertools import chain
 
 from chatproof.domain.chat_export.grammar import LOOSE_START, Grammar
 from chatproof.domain.chat_export.model import BadLine, ChatMessage, ExportFormat, Kind, Platform
@@ -44,6 +45,14 @@ def parse(pieces: Iterable[str], fmt: ExportFormat) -> Iterator[ChatMessage | Ba
     ``pieces`` concatenated are the file's text: lines, or blocks of any size. Line endings
     may be ``\\n`` or ``\\r\\n``; line numbers start at 1.
     """
+    return chain.from_iterable(parse_batches(pieces, fmt))
+
+
+def parse_batches(
+    pieces: Iterable[str], fmt: ExportFormat
+) -> Iterator[list[ChatMessage | BadLine]]:
+    """``parse``, a block of text at a time: for callers that work in batches anyway, and
+    cheaper than handing out every message on its own."""
     reader = _Reader(fmt)
     parts: list[str] = []
     size = 0
@@ -57,10 +66,10 @@ def parse(pieces: Iterable[str], fmt: ExportFormat) -> Iterator[ChatMessage | Ba
         if not cut:
             parts, size = [text], len(text)
             continue
-        yield from reader.feed(text[:cut], final=False)
+        yield reader.feed(text[:cut], final=False)
         rest = reader.carry + text[cut:]
         parts, size = [rest], len(rest)
-    yield from reader.feed("".join(parts), final=True)
+    yield reader.feed("".join(parts), final=True)
 
 
 class _Reader:
