@@ -184,6 +184,9 @@ def import_export(
         parsed = parse(export.blocks(), detection.format)
         for chunk in _chunks(run.messages(parsed)):
             run.store(chunk)
+            # Data keys are written as the import goes, not all at the commit: memory stays
+            # flat however long the chat is.
+            uow.personal.sealer.flush()
             if progress is not None:
                 progress(export.position, export.size)
         counts = run.counts()

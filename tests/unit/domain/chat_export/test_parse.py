@@ -3,6 +3,7 @@ multi-line text, system notices, deleted messages, omitted media and attachments
 
 from __future__ import annotations
 
+import tracemalloc
 from datetime import datetime
 from pathlib import Path
 
@@ -195,3 +196,21 @@ def test_parsing_is_lazy() -> None:
 
     items = parse(endless(), fmt)
     assert [next(items).text for _ in range(3)] == ["message 1", "message 2", "message 3"]
+
+
+def test_memory_does_not_grow_with_the_chat() -> None:
+    fmt = ExportFormat(Platform.ANDROID, DateOrder.DMY, ".", 24)
+
+    def chat(messages: int):
+        for n in range(messages):
+            yield f"{1 + n % 28:02d}.03.24, {n % 24:02d}:{n % 60:02d} - Kim: message number {n}\n"
+
+    def peak(messages: int) -> int:
+        tracemalloc.start()
+        count = sum(1 for _ in parse(chat(messages), fmt))
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert count == messages
+        return top
+
+    assert peak(40_000) < 1.5 * peak(4_000)
