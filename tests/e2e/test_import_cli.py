@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chatproof.cli import app
+from chatproof.commands import imports
 from chatproof.datadir import initialise
 
 runner = CliRunner()
@@ -151,3 +152,29 @@ def test_a_missing_file_is_one_line(data_dir: Path, tmp_path: Path) -> None:
     result = run(data_dir, "import", "whatsapp-export", str(tmp_path / "nope.txt"), "--dry-run")
     assert result.exit_code == 1
     assert result.stderr.strip() == "Error: nope.txt: no such file"
+
+
+def test_on_a_terminal_the_business_name_is_asked_for(
+    data_dir: Path, export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports, "_interactive", lambda: True)
+    result = runner.invoke(
+        app,
+        ["import", "whatsapp-export", str(export), "--data-dir", str(data_dir), "--json"],
+        input="Fahrradladen Weber\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Business name as it appears in the chat" in result.stderr
+    typed, _, printed = result.stdout.partition("\n")  # the runner echoes what was typed
+    assert typed.strip() == "Fahrradladen Weber"
+    (summary,) = json.loads(printed)
+    assert summary["added"] == 10 and summary["warnings"] == []
+
+
+def test_large_files_are_imported_under_a_progress_bar(
+    data_dir: Path, export: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports, "PROGRESS_FROM_BYTES", 0)
+    result = run(data_dir, "import", "whatsapp-export", str(export), "--business-name", "Weber")
+    assert result.exit_code == 0, result.output
+    assert "10 messages read, 10 added" in result.stdout

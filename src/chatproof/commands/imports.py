@@ -111,8 +111,12 @@ def _date_order(value: str | None) -> Any:
         raise typer.BadParameter("dmy, mdy or ymd", param_hint="--date-order") from None
 
 
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
 def _ask_business_name() -> str:
-    if not sys.stdin.isatty():
+    if not _interactive():
         raise MissingBusinessName
     name = typer.prompt("Business name as it appears in the chat", err=True).strip()
     if not name:

@@ -290,3 +290,29 @@ def test_a_business_name_that_never_writes_is_warned_about(
     path = write_export(tmp_path, sample("android-de-24h.txt"))
     summary = run(importer, blobs, path, ImportOptions("Weber GmbH"))
     assert summary.warnings and "Weber GmbH" in summary.warnings[0]
+
+
+def test_progress_is_reported_in_bytes_up_to_the_whole_file(
+    importer: Callable[[], ImportUnitOfWork], blobs: BlobStore, tmp_path: Path
+) -> None:
+    lines = [
+        f"{1 + n // 100:02d}.03.24, 10:{n % 60:02d} - Kim: Nachricht {n}\n" for n in range(2500)
+    ]
+    path = write_export(tmp_path, "".join(lines))
+    reports: list[tuple[int, int]] = []
+    export = ExportFile(path)
+    summary = import_export(
+        importer,
+        blobs,
+        export,
+        ImportOptions("Kim"),
+        tz=BERLIN,
+        actor="test",
+        now=NOW,
+        progress=lambda done, total: reports.append((done, total)),
+    )
+    export.close()
+    assert summary.added == 2500
+    size = path.stat().st_size
+    assert len(reports) == 2  # one per chunk of 2000 messages
+    assert reports[-1] == (size, size)
