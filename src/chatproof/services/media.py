@@ -56,7 +56,10 @@ async def fetch_due_media(
         for item, outcome in zip(due, results, strict=True):
             if isinstance(outcome, bytes):
                 at = item.sent_at or now
-                sealed = uow.personal.seal_bytes(item.subject_id, pack(outcome), at)
+                (sealed,) = uow.personal.seal_fields(
+                    item.subject_id, [pack(outcome)], at, item.retention_class
+                )
+                assert sealed is not None
                 blob = blobs.put(sealed)
                 uow.media.mark_stored(item.message_id, blob)
                 entries.append(
@@ -65,6 +68,7 @@ async def fetch_due_media(
                         item.subject_id,
                         at,
                         platform_id_hash=item.platform_id_hash,
+                        retention_class=item.retention_class,
                         blob=blob,
                     )
                 )

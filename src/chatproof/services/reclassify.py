@@ -99,8 +99,8 @@ def reclassify_conversation(
     tz: ZoneInfo,
     classes: Mapping[str, RetentionClass],
 ) -> Reclassified:
-    """Give every message of a conversation so far another class; shredded ones are counted
-    in ``erased`` and left alone.
+    """Give every message of a conversation so far, and every one to come, another class;
+    shredded ones are counted in ``erased`` and left alone.
 
     Raises:
         ReclassificationRefused: unknown class or empty reason (names the field).
@@ -126,6 +126,7 @@ def reclassify_conversation(
             now=now,
             tz=tz,
         )
+        uow.conversations.set_retention_class(conversation_id, retention_class)
         uow.commit()
     return result
 

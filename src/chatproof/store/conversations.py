@@ -10,7 +10,7 @@ import base64
 from abc import ABC, abstractmethod
 from datetime import datetime
 
-from sqlalchemy import Connection, Row, and_, or_, select
+from sqlalchemy import Connection, Row, and_, or_, select, update
 
 from chatproof.domain.inbox import ConversationSummary, MediaView, MessageView, Page
 from chatproof.store import tables as t
@@ -37,6 +37,10 @@ class ConversationRepository(ABC):
 
     @abstractmethod
     def log_access(self, at: datetime, actor: str, action: str, target: str) -> None: ...
+
+    @abstractmethod
+    def set_retention_class(self, conversation_id: int, retention_class: str) -> None:
+        """Messages that arrive in the conversation from now on get this class."""
 
 
 class SqlAlchemyConversationRepository(ConversationRepository):
@@ -162,6 +166,14 @@ class SqlAlchemyConversationRepository(ConversationRepository):
             media=media,
             raw=raw.text.encode() if raw.erased_at is None else b"{}",
             erased_at=text.erased_at or raw.erased_at,
+        )
+
+    def set_retention_class(self, conversation_id: int, retention_class: str) -> None:
+        c = t.conversations.c
+        self.conn.execute(
+            update(t.conversations)
+            .where(c.id == conversation_id)
+            .values(retention_class=retention_class)
         )
 
     def log_access(self, at: datetime, actor: str, action: str, target: str) -> None:

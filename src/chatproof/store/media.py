@@ -22,6 +22,8 @@ class PendingMedia:
     subject_id: str = ""
     sent_at: datetime | None = None
     platform_id_hash: str = ""
+    retention_class: str | None = None
+    """The conversation's class when it was reclassified, else None (the default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class SqlAlchemyMediaRepository(MediaRepository):
                 p.subject_id,
                 m.sent_at,
                 m.platform_id_hash,
+                c.retention_class,
             )
             .join(t.conversations, c.id == m.conversation_id)
             .join(t.contacts, p.id == c.contact_id)
@@ -84,6 +87,7 @@ class SqlAlchemyMediaRepository(MediaRepository):
                 row.subject_id,
                 row.sent_at,
                 row.platform_id_hash,
+                row.retention_class,
             )
             for row in self.conn.execute(query)
         ]

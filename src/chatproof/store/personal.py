@@ -27,14 +27,21 @@ SYSTEM_SUBJECT = "system"
 class Sealer(ABC):
     """Contract: ``unseal(s, x)`` for each ``x`` of ``seal_many(s, items, at)`` MUST return
     the corresponding item exactly, until the bucket ``at`` fell into is shredded; then it
-    MUST raise ``ContentErased``. New content goes into ``retention_class``, its start year
-    counted in ``tz``."""
+    MUST raise ``ContentErased``. New content goes into ``retention_class`` unless the caller
+    names another (a conversation reclassified as booking vouchers), its start year counted in
+    ``tz``."""
 
     retention_class: str
     tz: ZoneInfo
 
     @abstractmethod
-    def seal_many(self, subject_id: str, items: Sequence[bytes], at: datetime) -> list[bytes]: ...
+    def seal_many(
+        self,
+        subject_id: str,
+        items: Sequence[bytes],
+        at: datetime,
+        retention_class: str | None = None,
+    ) -> list[bytes]: ...
 
     @abstractmethod
     def unseal(self, subject_id: str, sealed: bytes) -> bytes: ...
@@ -58,14 +65,23 @@ class KeyStoreSealer(Sealer):
         self.tz = tz
         self._batch = keys.batch()
 
-    def bucket(self, subject_id: str, at: datetime) -> Bucket:
-        return Bucket(subject_id, self.retention_class, start_year_for(at, self.tz))
+    def bucket(self, subject_id: str, at: datetime, retention_class: str | None = None) -> Bucket:
+        return Bucket(
+            subject_id, retention_class or self.retention_class, start_year_for(at, self.tz)
+        )
 
     def prepare(self, items: Iterable[tuple[str, datetime]]) -> None:
         self._batch.prepare([self.bucket(subject, at) for subject, at in items])
 
-    def seal_many(self, subject_id: str, items: Sequence[bytes], at: datetime) -> list[bytes]:
-        return self._batch.seal_many(subject_id, self.bucket(subject_id, at), items)
+    def seal_many(
+        self,
+        subject_id: str,
+        items: Sequence[bytes],
+        at: datetime,
+        retention_class: str | None = None,
+    ) -> list[bytes]:
+        bucket = self.bucket(subject_id, at, retention_class)
+        return self._batch.seal_many(subject_id, bucket, items)
 
     def flush(self) -> None:
         self._batch.flush()
@@ -99,6 +115,7 @@ class PersonalContent:
         *,
         platform_id_hash: str | None = None,
         content: bytes | None = None,
+        retention_class: str | None = None,
         **attributes: object,
     ) -> EntryDraft:
         """A log entry in the retention bucket that content sealed at ``at`` goes into, so the
@@ -106,7 +123,7 @@ class PersonalContent:
         return EntryDraft(
             kind=kind,
             at=at,
-            retention_class=self.sealer.retention_class,
+            retention_class=retention_class or self.sealer.retention_class,
             start_year=start_year_for(at, self.sealer.tz),
             subject_id=subject_id,
             platform_id_hash=platform_id_hash,
@@ -115,14 +132,19 @@ class PersonalContent:
         )
 
     def seal_fields(
-        self, subject_id: str, values: Sequence[str | bytes | None], at: datetime
+        self,
+        subject_id: str,
+        values: Sequence[str | bytes | None],
+        at: datetime,
+        retention_class: str | None = None,
     ) -> list[bytes | None]:
         """Seal the fields of one entry together; empty ones stay NULL."""
         present = [i for i, v in enumerate(values) if v]
         sealed = self.sealer.seal_many(
             subject_id,
-            [_raw(values[i]) for i in present],
-            at,  # type: ignore[arg-type]
+            [_raw(values[i]) for i in present],  # type: ignore[arg-type]
+            at,
+            retention_class,
         )
         out: list[bytes | None] = [None] * len(values)
         for i, item in zip(present, sealed, strict=True):

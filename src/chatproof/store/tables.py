@@ -115,6 +115,7 @@ conversations = Table(
     Column("last_inbound_at", Moment),
     Column("message_count", Integer, nullable=False, server_default="0"),
     Column("unread_count", Integer, nullable=False, server_default="0"),
+    Column("retention_class", String(40)),
     UniqueConstraint("contact_id", "business_number_id"),
     Index(None, "last_message_at"),
 )

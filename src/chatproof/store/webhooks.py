@@ -240,7 +240,9 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
 
     def _ensure_conversations(
         self, keys: Iterable[tuple[int, str]], now: datetime
-    ) -> dict[tuple[int, str], int]:
+    ) -> dict[tuple[int, str], tuple[int, str | None]]:
+        """(conversation id, retention class if reclassified) per (contact, business number),
+        creating conversations as needed."""
         wanted = set(keys)
         found = self._conversations(wanted)
         missing = wanted - set(found)
@@ -258,14 +260,16 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
             found.update(self._conversations(missing))
         return found
 
-    def _conversations(self, keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
-        """Looked up by contact alone (one index, no row values); most have one number."""
+    def _conversations(
+        self, keys: set[tuple[int, str]]
+    ) -> dict[tuple[int, str], tuple[int, str | None]]:
+        """Looked up by contact alone (one index); most have one number."""
         rows = self.sql.select_in(
-            "SELECT contact_id, business_number_id, id FROM conversations",
+            "SELECT contact_id, business_number_id, id, retention_class FROM conversations",
             "contact_id",
             sorted({contact_id for contact_id, _ in keys}),
         )
-        return {(row[0], row[1]): row[2] for row in rows if (row[0], row[1]) in keys}
+        return {(row[0], row[1]): (row[2], row[3]) for row in rows if (row[0], row[1]) in keys}
 
     def _add_messages(
         self,
@@ -282,15 +286,17 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
                 unique.setdefault(self._hash_wamid(message.platform_id), (delivery_id, message))
         if not unique:
             return 0, 0
-        conversation_ids = self._ensure_conversations(
+        conversations = self._ensure_conversations(
             {(people[m.customer_wa_id][0], m.business_number_id) for _, m in unique.values()},
             now,
         )
         at = self.sql.moment(now)
         rows = []
         sealed_raw: dict[str, bytes] = {}
+        classes: dict[str, str | None] = {}
         for h, (delivery_id, m) in unique.items():
             contact_id, subject = people[m.customer_wa_id]
+            conversation_id, retention_class = conversations[(contact_id, m.business_number_id)]
             outbound = m.direction is Direction.OUTBOUND
             sent_at = self.sql.moment(m.sent_at)
             media = m.media
@@ -298,12 +304,14 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
                 subject,
                 [m.platform_id, m.text, m.raw, media.filename if media else None],
                 m.sent_at,
+                retention_class,
             )
             assert raw is not None
             sealed_raw[h] = raw
+            classes[h] = retention_class
             rows.append(
                 (
-                    conversation_ids[(contact_id, m.business_number_id)],
+                    conversation_id,
                     delivery_id,
                     h,
                     wamid,
@@ -345,11 +353,12 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
                     m.sent_at,
                     platform_id_hash=h,
                     content=sealed_raw[h],
+                    retention_class=classes[h],
                     type=m.type[:32],
                     media=m.media is not None or None,
                 )
             )
-        self._update_conversations(fresh, people, conversation_ids)
+        self._update_conversations(fresh, people, conversations)
         self._mark_edits_and_revokes(fresh)
         self._apply_stored_statuses([h for h in inserted if unique[h][1].direction == "outbound"])
         return len(inserted), total - len(inserted)
@@ -358,13 +367,13 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         self,
         fresh: list[Message],
         people: dict[str, tuple[int, str]],
-        conversation_ids: dict[tuple[int, str], int],
+        conversations: dict[tuple[int, str], tuple[int, str | None]],
     ) -> None:
         stats: dict[int, dict] = defaultdict(
             lambda: {"n": 0, "unread": 0, "last": None, "inb": None}
         )
         for m in fresh:
-            cid = conversation_ids[(people[m.customer_wa_id][0], m.business_number_id)]
+            cid = conversations[(people[m.customer_wa_id][0], m.business_number_id)][0]
             s = stats[cid]
             s["n"] += 1
             s["last"] = max(s["last"] or m.sent_at, m.sent_at)

@@ -213,6 +213,42 @@ def test_a_whole_conversation_moves_and_shredded_content_is_counted(
         )
 
 
+async def test_messages_that_arrive_later_in_a_reclassified_conversation_get_its_class(
+    uow_factory: Callable[[], UnitOfWork], blobs: BlobStore, chat: list[SealedMessage]
+) -> None:
+    text, _ = chat
+    reclassify_conversation(
+        uow_factory,
+        blobs,
+        text.conversation_id,
+        "books_and_records",
+        reason="Rechnungen",
+        by="u",
+        now=NOW,
+        tz=BERLIN,
+        classes=CLASSES,
+    )
+    before = len(leaves(uow_factory))
+    for name in ("message/text", "message/image"):
+        body = sample_body(name).replace(b"wamid.xyzxyz", f"wamid.later.{name}".encode())
+        ingest([Received(body, parse_webhook(body))], uow_factory, NOW)
+
+    async def download(media_id: str, sha256: str) -> bytes:
+        return b"scan of invoice 18"
+
+    await fetch_due_media(uow_factory, download, blobs, MediaPolicy(), NOW)
+    with uow_factory() as uow:
+        later = [m for m in uow.sealed.all_messages() if m.id not in {c.id for c in chat}]
+    assert [m.conversation_id for m in later] == [text.conversation_id] * 2
+    parts = [p for m in later for p in (m.raw, *m.fields)] + [blobs.get(later[1].media_blob)]
+    assert set(classes_of(uow_factory, [p for p in parts if p])) == {"books_and_records"}
+    kinds = {
+        json.loads(leaf)["kind"]: json.loads(leaf)["retention"]["class"]
+        for leaf in leaves(uow_factory)[before:]
+    }
+    assert kinds == {"message.inbound": "books_and_records", "media.stored": "books_and_records"}
+
+
 def test_refusals_name_the_field_and_change_nothing(
     uow_factory: Callable[[], UnitOfWork], blobs: BlobStore, chat: list[SealedMessage]
 ) -> None:
