@@ -35,6 +35,7 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/archive.py
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/sending.py
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR)

@@ -4,9 +4,12 @@ how to wait and tests run without a clock."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 DEFAULT_MESSAGES_PER_SECOND = 80.0
+PLATFORM_WINDOW = 1.0
+DEFAULT_WINDOW_GUARD = 0.02
+"""Seconds added to the platform's one-second window against arrival jitter."""
 _EPSILON = 1e-9
 
 
@@ -64,3 +67,28 @@ class CustomerPacer:
         self._last.move_to_end(key)
         while len(self._last) > self.memory:
             self._last.popitem(last=False)
+
+
+class SlidingWindow:
+    """At most ``limit`` events in any ``window`` seconds. The platform counts messages per
+    second of its own clock; keeping every trailing window (a little longer than a second,
+    for the jitter between our clock and its arrival times) under the limit means no second
+    of its clock ever sees more."""
+
+    def __init__(self, limit: int, window: float) -> None:
+        if limit < 1 or window <= 0:
+            raise ValueError("limit must be at least 1 and window positive")
+        self.limit = limit
+        self.window = window
+        self._times: deque[float] = deque()
+
+    def wait_time(self, now: float) -> float:
+        times = self._times
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if len(times) < self.limit:
+            return 0.0
+        return times[0] + self.window - now
+
+    def record(self, now: float) -> None:
+        self._times.append(now)

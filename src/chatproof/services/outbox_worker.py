@@ -27,7 +27,14 @@ from chatproof.archive.log import append
 from chatproof.channels.whatsapp.client import SendResult
 from chatproof.channels.whatsapp.errors import CloudApiError, MessageValidationError
 from chatproof.domain.consent import MARKETING, ConsentAction, ConsentEvent, ConsentSource
-from chatproof.domain.pacing import DEFAULT_MESSAGES_PER_SECOND, CustomerPacer, TokenBucket
+from chatproof.domain.pacing import (
+    DEFAULT_MESSAGES_PER_SECOND,
+    DEFAULT_WINDOW_GUARD,
+    PLATFORM_WINDOW,
+    CustomerPacer,
+    SlidingWindow,
+    TokenBucket,
+)
 from chatproof.domain.policy import MessageKind, OutboundRequest, TemplateCategory, decide
 from chatproof.domain.retry import (
     DEFAULT_BACKOFF_BASE,
@@ -56,6 +63,7 @@ logger = logging.getLogger(__name__)
 
 Send = Callable[[Mapping[str, Any]], Awaitable[SendResult]]
 CALLBACK_PREFIX = "outbox:"
+DRAIN_TIMEOUT = 10.0
 DEFAULT_CUSTOMER_INTERVAL = 1.0
 
 
@@ -137,7 +145,11 @@ class OutboxWorker:
         self.now = now
         self.monotonic = monotonic
         self.jitter = jitter
-        self.bucket = TokenBucket(self.settings.messages_per_second, 1.0, now=monotonic())
+        rate = self.settings.messages_per_second
+        # The bucket may save up a tenth of a second, so a late wake-up is caught up; the
+        # window keeps every second at or under the rate all the same.
+        self.bucket = TokenBucket(rate, max(1.0, rate / 10), now=monotonic())
+        self.window = SlidingWindow(max(1, int(rate)), PLATFORM_WINDOW + DEFAULT_WINDOW_GUARD)
         self.pacer = CustomerPacer(self.settings.customer_interval)
         self.stats = WorkerStats()
 
@@ -162,19 +174,23 @@ class OutboxWorker:
         return len(rows)
 
     async def run(self) -> None:
-        """Recover, then send what is due until cancelled; a failed round is logged."""
-        recovered = False
+        """Recover, then send what is due until cancelled.
+
+        Three stages overlap so that database work never holds back the paced sends: a
+        claimer keeps a short queue of messages marked in flight (``lookahead``, an eighth
+        of a second's worth: what a crash can leave "unknown"), the sender takes them at the
+        bucket's pace, and a recorder writes outcomes in batches. On a clean stop, claimed
+        messages whose request never left go back to the queue and sends under way finish.
+        """
         while True:
             try:
-                if not recovered:
-                    await asyncio.to_thread(self.recover)
-                    recovered = True
-                handled = await self.run_once()
+                await asyncio.to_thread(self.recover)
+                break
             except Exception:
-                logger.exception("outbox round failed")
-                handled = 0
-            if not handled:
+                logger.exception("recovering the outbox failed")
                 await asyncio.sleep(self.settings.poll)
+        pipeline = _Pipeline(self)
+        await pipeline.run()
 
     # one round
 
@@ -185,15 +201,23 @@ class OutboxWorker:
             return 0
         tasks = []
         for item in claimed:
-            wait = self.bucket.wait_time(self.monotonic())
-            while wait > 0:
-                await asyncio.sleep(wait)
-                wait = self.bucket.wait_time(self.monotonic())
-            self.bucket.try_take(self.monotonic())
+            await self.pace()
             tasks.append(asyncio.create_task(self._send_one(item)))
         await asyncio.gather(*tasks)
         await asyncio.to_thread(self._record, claimed)
         return len(claimed)
+
+    async def pace(self) -> None:
+        """Wait until the bucket has a token and the trailing second has room; take both."""
+        while True:
+            now = self.monotonic()
+            wait = max(self.bucket.wait_time(now), self.window.wait_time(now))
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        now = self.monotonic()
+        self.bucket.try_take(now)
+        self.window.record(now)
 
     async def _send_one(self, item: _Claimed) -> None:
         try:
@@ -204,7 +228,10 @@ class OutboxWorker:
     def _batch_size(self) -> int:
         return self.settings.batch or max(1, int(self.settings.messages_per_second))
 
-    def _claim(self) -> list[_Claimed]:
+    def lookahead(self) -> int:
+        return self.settings.batch or max(1, int(self.settings.messages_per_second / 8))
+
+    def _claim(self, limit: int | None = None) -> list[_Claimed]:
         now = self.now()
         clock = self.monotonic()
         claimed: list[_Claimed] = []
@@ -212,7 +239,7 @@ class OutboxWorker:
             if not peek.sending.due_outbox(now, 1):
                 return claimed  # asked without the writer's lock: idle costs ingest nothing
         with self.uow_factory() as uow:
-            for row in uow.sending.due_outbox(now, self._batch_size()):
+            for row in uow.sending.due_outbox(now, limit or self._batch_size()):
                 contact = uow.sending.contact(row.contact_id)
                 wait = self.pacer.wait_time(contact.wa_id_hash, clock)
                 if wait > 0:
@@ -281,6 +308,17 @@ class OutboxWorker:
         return OutboundRequest(
             row.purpose, MessageKind.TEMPLATE, category, approved, row.broadcast_id is not None
         )
+
+    def give_back(self, items: list[_Claimed]) -> None:
+        """Claimed messages whose request never left: queued again, as if never claimed."""
+        if not items:
+            return
+        with self.uow_factory() as uow:
+            for item in items:
+                uow.sending.update_outbox(
+                    item.row.id, ("in_flight",), state="queued", attempts=item.row.attempts
+                )
+            uow.commit()
 
     # outcomes
 
@@ -428,3 +466,98 @@ def mark_failed_in(
 def _preview(uow: UnitOfWork, subject_id: str, row: OutboxRow) -> str:
     document = json.loads(uow.personal.unseal_bytes(subject_id, row.payload))
     return str(document.get("preview", ""))
+
+
+class _Pipeline:
+    """Claim, send and record of ``OutboxWorker.run``, overlapping."""
+
+    def __init__(self, worker: OutboxWorker) -> None:
+        self.worker = worker
+        self.pending: asyncio.Queue[_Claimed] = asyncio.Queue()
+        self.done: list[_Claimed] = []
+        self.sending: set[asyncio.Task[None]] = set()
+        self.claiming: asyncio.Future[list[_Claimed]] | None = None
+        self.current: _Claimed | None = None
+
+    async def run(self) -> None:
+        helpers = [asyncio.create_task(self._claimer()), asyncio.create_task(self._recorder())]
+        try:
+            await self._sender()
+        finally:
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            await self._drain()
+
+    async def _claimer(self) -> None:
+        worker = self.worker
+        lookahead = worker.lookahead()
+        while True:
+            room = lookahead - self.pending.qsize()
+            items: list[_Claimed] = []
+            if room > 0:
+                self.claiming = asyncio.ensure_future(asyncio.to_thread(worker._claim, room))
+                try:
+                    items = await asyncio.shield(self.claiming)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    logger.exception("claiming due messages failed")
+                self.claiming = None
+                for item in items:
+                    self.pending.put_nowait(item)
+            if not items:
+                await asyncio.sleep(
+                    worker.settings.poll if room > 0 else 1 / worker.settings.messages_per_second
+                )
+
+    async def _sender(self) -> None:
+        worker = self.worker
+        while True:
+            item = self.current = await self.pending.get()
+            await worker.pace()
+            task = asyncio.create_task(worker._send_one(item))
+            self.current = None
+            self.sending.add(task)
+            task.add_done_callback(lambda t, item=item: self._finished(t, item))
+
+    def _finished(self, task: asyncio.Task[None], item: _Claimed) -> None:
+        self.sending.discard(task)
+        if item.result is None and item.error is None:
+            item.error = asyncio.CancelledError("stopped while sending")
+        self.done.append(item)
+
+    async def _recorder(self) -> None:
+        while True:
+            await asyncio.sleep(0.05)
+            await self._record_done()
+
+    async def _record_done(self) -> None:
+        if not self.done:
+            return
+        batch, self.done = self.done, []
+        try:
+            await asyncio.to_thread(self.worker._record, batch)
+        except Exception:
+            # They stay in flight: the next start turns them into "outcome unknown".
+            logger.exception("recording %d send outcomes failed", len(batch))
+
+    async def _drain(self) -> None:
+        """On a stop: what was claimed but not sent goes back, sends under way finish."""
+        unsent = []
+        if self.claiming is not None:
+            try:
+                unsent.extend(await self.claiming)
+            except Exception:
+                logger.exception("claiming due messages failed")
+        if self.current is not None:
+            unsent.append(self.current)
+        while not self.pending.empty():
+            unsent.append(self.pending.get_nowait())
+        try:
+            await asyncio.to_thread(self.worker.give_back, unsent)
+        except Exception:
+            logger.exception("giving %d unsent messages back failed", len(unsent))
+        if self.sending:
+            await asyncio.wait(set(self.sending), timeout=DRAIN_TIMEOUT)
+        await self._record_done()

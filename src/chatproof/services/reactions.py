@@ -135,7 +135,7 @@ class ReactionProcessor:
                         MARKETING,
                         ConsentAction.WITHDRAWN,
                         ConsentSource.PLATFORM_PREFERENCE,
-                        event.at or event.received_at,
+                        event.received_at,
                         "platform:user_preferences",
                     )
                     consent.record_in(uow, contact, withdrawal, now)
@@ -164,13 +164,15 @@ class ReactionProcessor:
         text = _open_text(uow, row.subject_id, row.text)
         keyword = self.automations.matcher.match(text) if row.type == "text" else None
         payload = _button_payload(uow, row) if row.type == "button" else ""
-        proof = f"message:{row.id}"
+        # Ordered by when chatproof received it: the platform's timestamps have whole
+        # seconds only and would sort before an opt-in recorded in the same second.
+        proof = f"message:{row.id} sent {row.sent_at.isoformat()}"
         if keyword is Keyword.STOP:
             stop = ConsentEvent(
                 ALL_PURPOSES,
                 ConsentAction.WITHDRAWN,
                 ConsentSource.KEYWORD,
-                row.sent_at,
+                row.received_at,
                 "customer:keyword",
                 text=text,
                 proof=proof,
@@ -187,7 +189,7 @@ class ReactionProcessor:
                 MARKETING,
                 ConsentAction.WITHDRAWN,
                 ConsentSource.UNSUBSCRIBE_BUTTON,
-                row.sent_at,
+                row.received_at,
                 "customer:button",
                 text=payload,
                 proof=proof,
@@ -201,7 +203,7 @@ class ReactionProcessor:
                     MARKETING,
                     ConsentAction.GRANTED,
                     ConsentSource.KEYWORD,
-                    row.sent_at,
+                    row.received_at,
                     "customer:keyword",
                     text=consent_text,
                     text_version=self.automations.opt_in_text_version,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatproof.domain.pacing import CustomerPacer, TokenBucket
+from chatproof.domain.pacing import CustomerPacer, SlidingWindow, TokenBucket
 
 
 def test_bucket_allows_rate_per_second_and_no_more() -> None:
@@ -53,3 +53,23 @@ def test_customer_pacer_forgets_the_oldest() -> None:
         pacer.record(key, float(i))
     assert pacer.wait_time("a", 2.0) == 0.0
     assert pacer.wait_time("c", 2.0) == 6.0
+
+
+def test_sliding_window_keeps_every_trailing_window_under_the_limit() -> None:
+    window = SlidingWindow(3, 1.0)
+    times = []
+    t = 0.0
+    while len(times) < 10:
+        wait = window.wait_time(t)
+        if wait == 0:
+            window.record(t)
+            times.append(t)
+        t += max(wait, 0.01)
+    for start in times:
+        assert sum(start <= x < start + 1.0 for x in times) <= 3
+    assert times[3] == pytest.approx(1.0)
+
+
+def test_sliding_window_refuses_nonsense() -> None:
+    with pytest.raises(ValueError):
+        SlidingWindow(0, 1.0)
