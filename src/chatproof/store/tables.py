@@ -516,3 +516,18 @@ message_search = Table(
     Column("subject_id", String(36), nullable=False, index=True),
     Column("body", Text, nullable=False),
 )
+
+# Procedure documentation (Verfahrensdokumentation, GoBD Rz. 151 ff.): every generated version
+# is kept for ten years (§ 147 (1) Nr. 1 AO) with the moment from which it applied, so the
+# procedure in force on any date can be shown. Only ever appended.
+procedure_versions = Table(
+    "procedure_versions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("valid_from", Moment, nullable=False, index=True),
+    Column("created_by", String(200), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("sha256", Hash, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("log_index", BigInteger),
+)
