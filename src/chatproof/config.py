@@ -127,6 +127,24 @@ class TemplateSettingsSection:
 
 
 @dataclass(frozen=True)
+class OrganisationSettings:
+    """Who is responsible (Art. 30 (1)(a) GDPR), and what the record of processing and the
+    procedure documentation cannot read from the system itself."""
+
+    name: str = ""
+    address: str = ""
+    email: str = ""
+    phone: str = ""
+    representative: str = ""
+    dpo_name: str = ""
+    dpo_email: str = ""
+    dpo_phone: str = ""
+    bsp_name: str = ""
+    backup: str = ""
+    language: str = "de"
+
+
+@dataclass(frozen=True)
 class EmulatorSettingsSection:
     port: int = DEFAULT_EMULATOR_PORT
     webhook_url: str = ""
@@ -144,6 +162,7 @@ class Settings:
     sending: SendingSettingsSection = SendingSettingsSection()
     automations: AutomationSettingsSection = AutomationSettingsSection()
     templates: TemplateSettingsSection = TemplateSettingsSection()
+    organisation: OrganisationSettings = OrganisationSettings()
 
     @property
     def database_url(self) -> str:
@@ -176,6 +195,7 @@ _SECTION_TYPES: dict[str, type] = {
     "sending": SendingSettingsSection,
     "automations": AutomationSettingsSection,
     "templates": TemplateSettingsSection,
+    "organisation": OrganisationSettings,
 }
 
 

@@ -170,6 +170,25 @@ faq_enabled = false
 # body_params = 2
 # text = "Hallo {{{{1}}}}, {{{{2}}}}"
 
+[organisation]
+# The controller and its data-protection officer, for the record of processing (Art. 30 GDPR,
+# `chatproof ropa`) and the procedure documentation of the GoBD export.
+name = ""
+address = ""
+email = ""
+phone = ""
+representative = ""
+dpo_name = ""
+dpo_email = ""
+dpo_phone = ""
+# The WhatsApp Business Solution Provider, if messages go through one (e.g. "360dialog GmbH,
+# Berlin"); empty when the Cloud API is used directly.
+bsp_name = ""
+# How backups are made, e.g. "daily `chatproof backup` to an encrypted NAS, kept 30 days".
+backup = ""
+# Language of the generated documents: "de" or "en".
+language = "de"
+
 [emulator]
 port = {emulator_port}
 """
