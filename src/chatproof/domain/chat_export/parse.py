@@ -158,13 +158,13 @@ class _Reader:
                 line += count("\n", start, end)
                 continue
             # The common case, inline: a one-line message by a known author.
-            split = rest.find(": ")
-            author = authors.get(rest[:split]) if split > 0 else None
+            part, separator, first = rest.partition(": ")
+            author = authors.get(part) if separator else None
             if author is None:
                 emit(_message(at, rest, [], line, ios))
-                self._remember(rest, split)
+                if separator:
+                    self._remember(part)
             else:
-                first = rest[split + 2 :]
                 if first[-1:] in _SPECIAL_ENDS or first[:1] == LRM or first in NOTICES:
                     kind, first, attachment = _classify(first, ios)
                     emit(new(ChatMessage, (at, author, first, kind, attachment, line)))
@@ -176,12 +176,12 @@ class _Reader:
         self.line = line
         return out
 
-    def _remember(self, rest: str, split: int) -> None:
+    def _remember(self, part: str) -> None:
         """Remember an author part that is not a system notice, with the author it names."""
-        if split > 0 and len(self.authors) < MAX_AUTHORS:
-            part = rest[:split]
-            if self.ios or split <= 12 or not SYSTEM_NOTICE.search(part):
-                self.authors[part] = part.strip(DIRECTION_MARKS)
+        if not part or len(self.authors) >= MAX_AUTHORS:
+            return
+        if self.ios or len(part) <= 12 or not SYSTEM_NOTICE.search(part):
+            self.authors[part] = part.strip(DIRECTION_MARKS)
 
     def _multi_line(
         self, at: datetime, rest: str, extra: list[str], line: int
