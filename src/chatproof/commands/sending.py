@@ -194,6 +194,9 @@ def broadcast_create(
     language: Annotated[str, typer.Option(help="The template's language.")],
     param: Annotated[list[str] | None, typer.Option(help="A body parameter (repeatable).")] = None,
     purpose: Purpose = "marketing",
+    label: Annotated[
+        str | None, typer.Option(help="Only contacts whose conversation has this label.")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Send a marketing template to every contact with a valid opt-in for the purpose.
@@ -212,6 +215,7 @@ def broadcast_create(
             language=language,
             body_params=param or (),
             purpose=purpose,
+            label=label,
             actor=actor(),
         )
         report = broadcasts.report(components.writer, broadcast_id, actor(), datetime.now(UTC))

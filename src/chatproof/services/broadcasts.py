@@ -72,9 +72,11 @@ def create(
     language: str,
     body_params: Sequence[str] = (),
     purpose: str = MARKETING,
+    label: str | None = None,
     actor: str,
 ) -> int:
-    """Create a running broadcast; return its id.
+    """Create a running broadcast to the segment (everyone with a consent history for
+    ``purpose``, and with ``label`` only those whose conversation carries it); return its id.
 
     Raises:
         SendingError / TemplateProblem naming the field; nothing is written then.
@@ -102,7 +104,7 @@ def create(
             updated_at=now,
         )
         allowed = 0
-        candidates = uow.sending.contacts_with_consent_events(purpose)
+        candidates = uow.sending.contacts_with_consent_events(purpose, label)
         for contact_id in candidates:
             contact = uow.sending.contact(contact_id)
             if not contact.wa_id:
@@ -127,6 +129,7 @@ def create(
             template=template,
             language=language,
             purpose=purpose,
+            label=label,
             actor=actor,
             segment=len(candidates),
             queued=allowed,

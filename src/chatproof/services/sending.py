@@ -77,10 +77,12 @@ class Accepted:
 
 def contact_state(uow: UnitOfWork, contact: ContactRef) -> ContactState:
     """What the gate needs to know about ``contact``, read inside ``uow``."""
+    last = uow.sending.last_inbound_at(contact.id)
     return ContactState(
-        last_inbound_at=uow.sending.last_inbound_at(contact.id),
+        last_inbound_at=last,
         consents=current_states(effective_events(uow, contact)),
         shredded=uow.sending.is_shredded(contact.subject_id),
+        imported_inbound_at=None if last else uow.sending.last_imported_at(contact.id),
     )
 
 

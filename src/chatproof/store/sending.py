@@ -142,7 +142,13 @@ class SendingRepository(ABC):
         """The list's entries for a number, as withdrawals."""
 
     @abstractmethod
-    def contacts_with_consent_events(self, purpose: str) -> list[int]: ...
+    def contacts_with_consent_events(self, purpose: str, label: str | None = None) -> list[int]:
+        """Contacts with a consent history for ``purpose``; with ``label``, only those with
+        a conversation carrying that label."""
+
+    @abstractmethod
+    def last_imported_at(self, contact_id: int) -> datetime | None:
+        """The newest message from imported chat history (it opens no window)."""
 
     @abstractmethod
     def last_inbound_at(self, contact_id: int) -> datetime | None:
@@ -363,12 +369,32 @@ class SqlAlchemySendingRepository(SendingRepository):
             for r in rows
         ]
 
-    def contacts_with_consent_events(self, purpose: str) -> list[int]:
+    def contacts_with_consent_events(self, purpose: str, label: str | None = None) -> list[int]:
         e = t.consent_events.c
-        rows = self.conn.execute(
-            select(e.contact_id).where(e.purpose == purpose).distinct().order_by(e.contact_id)
-        )
+        query = select(e.contact_id).where(e.purpose == purpose)
+        if label is not None:
+            c, cl, lb = t.conversations.c, t.conversation_labels.c, t.labels.c
+            labelled = (
+                select(c.contact_id)
+                .join(t.conversation_labels, cl.conversation_id == c.id)
+                .join(t.labels, lb.id == cl.label_id)
+                .where(lb.name == label)
+            )
+            query = query.where(e.contact_id.in_(labelled))
+        rows = self.conn.execute(query.distinct().order_by(e.contact_id))
         return [r.contact_id for r in rows]
+
+    def last_imported_at(self, contact_id: int) -> datetime | None:
+        m, c = t.messages.c, t.conversations.c
+        return self.conn.execute(
+            select(func.max(m.sent_at))
+            .join(t.conversations, c.id == m.conversation_id)
+            .where(
+                c.contact_id == contact_id,
+                m.direction == "inbound",
+                m.delivery_id.is_(None),
+            )
+        ).scalar()
 
     def last_inbound_at(self, contact_id: int) -> datetime | None:
         m, c = t.messages.c, t.conversations.c
@@ -391,7 +417,11 @@ class SqlAlchemySendingRepository(SendingRepository):
 
     def reached_since(self, since: datetime, contact_id: int) -> tuple[int, bool]:
         o = t.outbox.c
-        recent = and_(o.business_initiated == 1, o.state.in_(ACTIVE), o.updated_at >= since)
+        recent = and_(
+            o.business_initiated == 1,
+            o.state.in_(ACTIVE),
+            func.coalesce(o.sent_at, o.updated_at) >= since,
+        )
         count = self.conn.execute(select(func.count(o.contact_id.distinct())).where(recent))
         counted = self.conn.execute(
             select(o.id).where(recent, o.contact_id == contact_id).limit(1)

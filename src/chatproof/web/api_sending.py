@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from chatproof.channels.whatsapp.errors import MessageValidationError
 from chatproof.domain.accounts import Permission, Principal
 from chatproof.domain.consent import ConsentAction, ConsentError, ConsentEvent, ConsentSource
+from chatproof.domain.snippets import SnippetError, render
 from chatproof.domain.templates import TemplateProblem
 from chatproof.services import broadcasts, consent, sending
 from chatproof.store import NotFound
@@ -33,6 +34,9 @@ ConsentReader = Annotated[Principal, Depends(allowed(Permission.READ_OWN))]
 class MessageIn(BaseModel):
     idempotency_key: str = Field(min_length=1, max_length=sending.MAX_KEY)
     text: str = ""
+    quick_reply: str = ""
+    """A configured quick reply, filled with ``values`` (``{agent}`` is the sender's name)."""
+    values: dict[str, str] = {}
     template: str = ""
     language: str = ""
     body_params: list[str] = []
@@ -60,6 +64,7 @@ class BroadcastIn(BaseModel):
     language: str
     body_params: list[str] = []
     purpose: str = "marketing"
+    label: str | None = None
 
 
 def _settings(request: Request) -> Any:
@@ -90,9 +95,17 @@ def _accepted(result: sending.Accepted) -> JSONResponse:
     return JSONResponse(body, status_code=200 if result.duplicate else 202)
 
 
-def _outgoing(body: MessageIn) -> sending.Outgoing:
+def _outgoing(body: MessageIn, request: Request, principal: Principal) -> sending.Outgoing:
+    """Raises: SnippetError naming the quick reply or the placeholder without a value."""
+    text = body.text
+    if body.quick_reply:
+        if text:
+            raise sending.SendingError("quick_reply", "give either text or a quick reply")
+        agent = principal.user.display_name if principal.user else ""
+        values = {"agent": agent, **body.values}
+        text = render(_settings(request).quick_replies, body.quick_reply, values)
     return sending.Outgoing(
-        text=body.text,
+        text=text,
         template=body.template,
         language=body.language,
         body_params=tuple(body.body_params),
@@ -100,7 +113,13 @@ def _outgoing(body: MessageIn) -> sending.Outgoing:
     )
 
 
-_BAD_INPUT = (sending.SendingError, TemplateProblem, MessageValidationError, ConsentError)
+_BAD_INPUT = (
+    sending.SendingError,
+    TemplateProblem,
+    MessageValidationError,
+    ConsentError,
+    SnippetError,
+)
 
 
 @router.post("/conversations/{conversation_id}/send")
@@ -115,7 +134,7 @@ def send_in_conversation(
         result = sending.submit_to_contact(
             writer,
             contact_id,
-            _outgoing(body),
+            _outgoing(body, request, principal),
             _settings(request).sending,
             datetime.now(UTC),
             idempotency_key=body.idempotency_key,
@@ -137,7 +156,7 @@ def send_to_number(request: Request, principal: Replier, body: MessageToIn) -> J
         result = sending.submit(
             _writer(request),
             body.to.lstrip("+"),
-            _outgoing(body),
+            _outgoing(body, request, principal),
             _settings(request).sending,
             datetime.now(UTC),
             idempotency_key=body.idempotency_key,
@@ -247,11 +266,18 @@ def create_broadcast(request: Request, principal: Replier, body: BroadcastIn) ->
             language=body.language,
             body_params=body.body_params,
             purpose=body.purpose,
+            label=body.label,
             actor=principal.actor,
         )
     except _BAD_INPUT as exc:
         raise _field_error(exc) from None
     return {"id": broadcast_id}
+
+
+@router.get("/quick-replies")
+def quick_replies(request: Request, principal: Replier) -> dict[str, str]:
+    """The configured quick replies by name, with their placeholders."""
+    return dict(_settings(request).quick_replies)
 
 
 def _set_state(request: Request, principal: Principal, broadcast_id: int, state: str) -> None:

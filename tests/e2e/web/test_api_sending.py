@@ -84,3 +84,13 @@ async def test_broadcast_with_an_unknown_template_is_422(
     body = {"name": "Sommer", "template": "nope", "language": "de"}
     response = await client.post("/api/broadcasts", json=body, headers=auth(settings))
     assert (response.status_code, response.json()["detail"]["field"]) == (422, "template")
+
+
+async def test_unknown_quick_reply_is_422_naming_it(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    message = {"to": "4917612345678", "quick_reply": "nope", "idempotency_key": "q1"}
+    response = await client.post("/api/messages", json=message, headers=auth(settings))
+    assert (response.status_code, response.json()["detail"]["field"]) == (422, "snippet")
+    listed = await client.get("/api/quick-replies", headers=auth(settings))
+    assert (listed.status_code, listed.json()) == (200, {})

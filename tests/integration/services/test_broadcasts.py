@@ -115,3 +115,28 @@ def test_only_marketing_templates_from_the_catalogue(
             uow_factory, SETTINGS, NOW, name="x", template=template, language="de", actor="a"
         )
     assert raised.value.field == field
+
+
+async def test_a_label_narrows_the_segment(uow_factory: UowFactory, engine: object) -> None:
+    from sqlalchemy import select
+
+    from chatproof.store import tables as t
+
+    opt_in(uow_factory, ANNA)
+    opt_in(uow_factory, BEN)
+    customer_wrote(uow_factory, ANNA, NOW - timedelta(days=1))
+    with engine.begin() as conn:  # type: ignore[attr-defined]
+        label = conn.execute(t.labels.insert().values(name="vip", created_at=NOW))
+        (conversation,) = conn.execute(select(t.conversations.c.id)).scalars()
+        conn.execute(
+            t.conversation_labels.insert().values(
+                conversation_id=conversation,
+                label_id=label.inserted_primary_key[0],
+                added_at=NOW,
+            )
+        )
+    broadcast_id = broadcasts.create(
+        uow_factory, SETTINGS, NOW, name="VIP", template="news", language="de",
+        body_params=["x"], label="vip", actor="lead",
+    )  # fmt: skip
+    assert list(outcomes(uow_factory, broadcast_id)) == ["+49 151 ••• 4567"]

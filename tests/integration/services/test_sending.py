@@ -342,3 +342,14 @@ def test_stored_payload_is_sealed(uow_factory: UowFactory, engine: Engine) -> No
         contact = uow.sending.contact(row.contact_id)
         document = json.loads(uow.personal.unseal_bytes(contact.subject_id, row.payload))
     assert document["payload"]["text"]["body"] == "Antwort"
+
+
+def test_imported_history_opens_no_window(uow_factory: UowFactory, engine: Engine) -> None:
+    customer_wrote(uow_factory, ANNA, NOW - timedelta(hours=1))
+    with engine.begin() as conn:  # as the chat-export import stores them: no webhook delivery
+        conn.execute(t.messages.update().values(delivery_id=None))
+    refused = send(uow_factory, ANNA, Outgoing(text="Hallo"), "k1")
+    assert (refused.decision.allowed, refused.decision.rule_id) == (
+        False,
+        "window.imported_history",
+    )
