@@ -27,6 +27,7 @@ from chatproof.archive.log import append
 from chatproof.channels.whatsapp.client import SendResult
 from chatproof.channels.whatsapp.errors import CloudApiError, MessageValidationError
 from chatproof.domain.consent import MARKETING, ConsentAction, ConsentEvent, ConsentSource
+from chatproof.domain.errors import ChatproofError
 from chatproof.domain.pacing import (
     DEFAULT_MESSAGES_PER_SECOND,
     DEFAULT_WINDOW_GUARD,
@@ -240,59 +241,74 @@ class OutboxWorker:
                 return claimed  # asked without the writer's lock: idle costs ingest nothing
         with self.uow_factory() as uow:
             for row in uow.sending.due_outbox(now, limit or self._batch_size()):
-                contact = uow.sending.contact(row.contact_id)
-                wait = self.pacer.wait_time(contact.wa_id_hash, clock)
-                if wait > 0:
-                    uow.sending.update_outbox(
-                        row.id, ("queued",), next_attempt_at=now + timedelta(seconds=wait)
-                    )
+                try:
+                    item = self._claim_one(uow, row, now, clock)
+                except ChatproofError as exc:
+                    # Content erased meanwhile, say: this one fails, the others go on.
+                    mark_failed_in(uow, row, None, f"could not be prepared: {exc}", now)
+                    self.stats.failed += 1
                     continue
-                request = self._request(row)
-                decision = decide(
-                    contact_state(uow, contact),
-                    request,
-                    limit_usage(uow, contact, now),
-                    now,
-                    self.sending.policy,
-                )
-                if not decision.allowed:
-                    uow.sending.update_outbox(
-                        row.id,
-                        ("queued",),
-                        state="refused",
-                        rule_id=decision.rule_id,
-                        reason=decision.reason_en,
-                        updated_at=now,
-                    )
-                    decision_entry_in(
-                        uow,
-                        contact,
-                        decision,
-                        request,
-                        now,
-                        origin=row.origin,
-                        actor=row.actor,
-                        outbox_id=row.id,
-                        template=row.template_name,
-                        stage="send",
-                    )
-                    self.stats.refused += 1
-                    continue
-                document = json.loads(uow.personal.unseal_bytes(contact.subject_id, row.payload))
-                payload = dict(document["payload"])
-                payload["biz_opaque_callback_data"] = callback_data(row.id)
-                uow.sending.update_outbox(
-                    row.id,
-                    ("queued",),
-                    state="in_flight",
-                    attempts=row.attempts + 1,
-                    business_initiated=1 if decision.business_initiated else 0,
-                    updated_at=now,
-                )
-                self.pacer.record(contact.wa_id_hash, clock)
-                claimed.append(_Claimed(row, payload, contact.wa_id_hash))
+                if item is not None:
+                    claimed.append(item)
             uow.commit()
         return claimed
+
+    def _claim_one(
+        self, uow: UnitOfWork, row: OutboxRow, now: datetime, clock: float
+    ) -> _Claimed | None:
+        """Gate one due message again and mark it in flight; None when it waits or is
+        refused."""
+        contact = uow.sending.contact(row.contact_id)
+        wait = self.pacer.wait_time(contact.wa_id_hash, clock)
+        if wait > 0:
+            uow.sending.update_outbox(
+                row.id, ("queued",), next_attempt_at=now + timedelta(seconds=wait)
+            )
+            return None
+        request = self._request(row)
+        decision = decide(
+            contact_state(uow, contact),
+            request,
+            limit_usage(uow, contact, now),
+            now,
+            self.sending.policy,
+        )
+        if not decision.allowed:
+            uow.sending.update_outbox(
+                row.id,
+                ("queued",),
+                state="refused",
+                rule_id=decision.rule_id,
+                reason=decision.reason_en,
+                updated_at=now,
+            )
+            decision_entry_in(
+                uow,
+                contact,
+                decision,
+                request,
+                now,
+                origin=row.origin,
+                actor=row.actor,
+                outbox_id=row.id,
+                template=row.template_name,
+                stage="send",
+            )
+            self.stats.refused += 1
+            return None
+        document = json.loads(uow.personal.unseal_bytes(contact.subject_id, row.payload))
+        payload = dict(document["payload"])
+        payload["biz_opaque_callback_data"] = callback_data(row.id)
+        uow.sending.update_outbox(
+            row.id,
+            ("queued",),
+            state="in_flight",
+            attempts=row.attempts + 1,
+            business_initiated=1 if decision.business_initiated else 0,
+            updated_at=now,
+        )
+        self.pacer.record(contact.wa_id_hash, clock)
+        return _Claimed(row, payload, contact.wa_id_hash)
 
     def _request(self, row: OutboxRow) -> OutboundRequest:
         if row.kind != MessageKind.TEMPLATE.value:

@@ -29,6 +29,7 @@ from chatproof.domain.consent import (
     ConsentSource,
 )
 from chatproof.domain.delivery import DeliveryState, advance, parse_state
+from chatproof.domain.errors import ChatproofError
 from chatproof.domain.faq import FaqRule, answer_for
 from chatproof.domain.language import language_for
 from chatproof.domain.opt_out import Keyword, KeywordMatcher, is_unsubscribe_payload
@@ -113,7 +114,11 @@ class ReactionProcessor:
             for row in repo.inbound_after(position, self.batch):
                 if row.received_at > settled:
                     break
-                self._inbound(uow, row, now, report)
+                try:
+                    self._inbound(uow, row, now, report)
+                except ChatproofError as exc:
+                    # One message that cannot be answered must not hold up all that follow.
+                    logger.warning("no reaction to message %d: %s", row.id, exc)
                 position = row.id
                 report.messages += 1
             repo.set_cursor("messages", position)

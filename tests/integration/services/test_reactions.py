@@ -21,7 +21,7 @@ from chatproof.services.reactions import AutomationSettings, ReactionProcessor
 from chatproof.services.sending import Outgoing
 from chatproof.store import UnitOfWork
 from chatproof.store import tables as t
-from tests.integration.services.test_sending import ANNA, SETTINGS, send
+from tests.integration.services.test_sending import ANNA, BEN, SETTINGS, send
 from tests.support import webhook_bodies as bodies
 
 UowFactory = Callable[[], UnitOfWork]
@@ -230,3 +230,15 @@ def test_failed_status_is_final_with_code_and_reason(world: World, engine: Engin
         row = conn.execute(select(t.outbox).where(t.outbox.c.id == accepted.outbox_id)).one()
     assert (row.state, row.error_code) == ("failed", 131047)
     assert "24 hours" in row.reason
+
+
+def test_a_message_that_cannot_be_answered_holds_up_nothing(
+    uow_factory: UowFactory, engine: Engine
+) -> None:
+    too_long = AutomationSettings(greeting={"de": "x" * 5000, "en": "x" * 5000})
+    world = World(uow_factory, engine, too_long)
+    world.writes(OPEN, "Hallo")
+    world.writes(OPEN, "STOP", wa_id=BEN)
+    report = world.react(OPEN)
+    assert report.messages == 2
+    assert world.states(BEN)[MARKETING].withdrawn

@@ -353,3 +353,19 @@ def test_imported_history_opens_no_window(uow_factory: UowFactory, engine: Engin
         False,
         "window.imported_history",
     )
+
+
+async def test_a_message_that_cannot_be_prepared_fails_alone(
+    uow_factory: UowFactory, engine: Engine
+) -> None:
+    customer_wrote(uow_factory, ANNA, NOW - timedelta(hours=1))
+    customer_wrote(uow_factory, BEN, NOW - timedelta(hours=1))
+    broken = send(uow_factory, ANNA, Outgoing(text="Eins"), "k1").outbox_id
+    send(uow_factory, BEN, Outgoing(text="Zwei"), "k2")
+    with engine.begin() as conn:
+        conn.execute(t.outbox.update().where(t.outbox.c.id == broken).values(payload=b"garbage"))
+    platform = FakePlatform()
+    await worker(uow_factory, platform, [NOW]).run_once()
+    assert [p["to"] for p in platform.sent] == [BEN]
+    states = {row.id: (row.state, row.reason) for row in outbox(engine)}
+    assert states[broken][0] == "failed" and "could not be prepared" in states[broken][1]
