@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from itertools import pairwise
+from itertools import islice, pairwise
 
 from chatproof.domain.chat_export.errors import UnrecognisedExport
 from chatproof.domain.chat_export.grammar import Grammar
@@ -21,8 +21,9 @@ SAMPLE_LINES = 5000
 in practice, small enough to be instant."""
 
 _HEADER = re.compile(
-    rf"\u200e?(\[)?(\d{{1,4}})([./-])(\d{{1,2}})\3(\d{{1,4}}),?{SPACE}"
-    rf"\d{{1,2}}:\d{{2}}(:\d{{2}})?({SPACE}?{CLOCK_MARKER})?(\]{SPACE}|{SPACE}-{SPACE})"
+    rf"^\u200e?(\[)?(\d{{1,4}})([./-])(\d{{1,2}})\3(\d{{1,4}}),?{SPACE}"
+    rf"\d{{1,2}}:\d{{2}}(:\d{{2}})?({SPACE}?{CLOCK_MARKER})?(\]{SPACE}|{SPACE}-{SPACE})",
+    re.MULTILINE,
 )
 
 _CERTAIN, _INFERRED, _ASSUMED = 1.0, 0.9, 0.6
@@ -41,27 +42,20 @@ def detect(
     Raises:
         UnrecognisedExport: no line looks like the start of a message.
     """
-    sampled: list[str] = []
+    sampled = [line.rstrip("\r\n") for line in islice(lines, sample)]
+    if sampled:
+        sampled[0] = sampled[0].lstrip("\ufeff")
+    text = "\n".join(sampled)
     platforms: Counter[Platform] = Counter()
     separators: Counter[str] = Counter()
     twelve = seconds = 0
     fields: list[tuple[str, str, str]] = []
-    for number, line in enumerate(lines, 1):
-        if number > sample:
-            break
-        line = line.rstrip("\r\n")
-        if number == 1:
-            line = line.lstrip("\ufeff")
-        sampled.append(line)
-        found = _HEADER.match(line)
-        if found is None:
-            continue
-        bracket, a, sep, b, c, secs, marker, _ = found.groups()
-        ios = bool(bracket) and found.group(8).startswith("]")
+    for bracket, a, sep, b, c, secs, marker, tail in _HEADER.findall(text):
+        ios = bool(bracket) and tail.startswith("]")
         platforms[Platform.IOS if ios else Platform.ANDROID] += 1
         separators[sep] += 1
-        twelve += marker is not None
-        seconds += secs is not None
+        twelve += bool(marker)
+        seconds += bool(secs)
         fields.append((a, b, c))
     if not fields:
         raise UnrecognisedExport([line for line in sampled if line.strip()][:5])
@@ -76,7 +70,7 @@ def detect(
     )
     grammar = Grammar(fmt)
     readable = 0
-    for found in grammar.finditer("\n".join(sampled)):
+    for found in grammar.finditer(text):
         try:
             grammar.moment(*found.groups()[:3])
         except ValueError:

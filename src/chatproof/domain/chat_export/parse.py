@@ -31,6 +31,9 @@ BLOCK = 1 << 16
 MAX_AUTHORS = 10_000
 """Distinct authors remembered; a chat has a handful, a big group a few hundred."""
 
+_MAY_START = frozenset("0123456789[\u200e")
+"""First characters of a line that may start a message in some format (see LOOSE_START)."""
+
 _SPECIAL_ENDS = ">) "
 """How an attachment line, or a notice with trailing space, ends."""
 
@@ -154,7 +157,10 @@ class _Reader:
                 extra = text[stop + 1 : end].split("\n")
                 if extra[-1] == "":
                     extra.pop()
-                out.extend(self._multi_line(at, rest, extra, line))
+                if any(c[:1] in _MAY_START for c in extra):
+                    out.extend(self._multi_line(at, rest, extra, line))
+                else:
+                    emit(_message(at, rest, extra, line, ios))
                 line += count("\n", start, end)
                 continue
             # The common case, inline: a one-line message by a known author.
