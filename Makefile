@@ -36,6 +36,7 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/archive.py
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/sending.py
+	$(BIN)/python bench/inbox.py
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from chatproof.archive.envelope import data_key_id
 from chatproof.archive.log import append
 from chatproof.domain.accounts import Permission, Principal, User
 from chatproof.domain.inbox import ConversationSummary, MessageView, Page
@@ -31,7 +32,7 @@ from chatproof.store.inbox import AccessRecord
 
 UowFactory = Callable[[], UnitOfWork]
 PAGE = 50
-THREAD_PAGE = 200
+THREAD_PAGE = 500
 INDEX_BATCH = 2000
 
 
@@ -46,6 +47,7 @@ class Thread:
     details: Details
     assignee_name: str
     team: tuple[User, ...]
+    retention_class: str
 
 
 def _require(principal: Principal, permission: Permission) -> None:
@@ -63,6 +65,13 @@ def _within_reach(uow: UnitOfWork, principal: Principal, conversation_id: int) -
     if not principal.may_see(assignee):
         raise NotAllowed(f"conversation {conversation_id} is assigned to someone else")
     return assignee
+
+
+def check_reach(uow_factory: UowFactory, principal: Principal, conversation_id: int) -> None:
+    """Raises NotFound, or NotAllowed when the conversation is outside the person's reach."""
+    _require(principal, Permission.READ_OWN)
+    with uow_factory() as uow:
+        _within_reach(uow, principal, conversation_id)
 
 
 def list_inbox(
@@ -111,13 +120,17 @@ def open_thread(
     with uow_factory() as uow:
         assignee = _within_reach(uow, principal, conversation_id)
         conversation = uow.conversations.get(conversation_id)
-        messages = uow.conversations.messages(conversation_id, limit=limit, before=before)
+        messages = uow.inbox.thread(conversation_id, limit=limit, before=before)
         details = Details(
             assignee,
             uow.inbox.labels_of([conversation_id]).get(conversation_id, ()),
             tuple(uow.inbox.notes(conversation_id, conversation.subject_id)),
         )
         team = tuple(u for u in uow.users.all() if not u.disabled)
+        newest = uow.inbox.newest_sealed(conversation_id)
+        retention = uow.personal.sealer.retention_class
+        if newest is not None:
+            retention = uow.keystore.bucket_of(data_key_id(newest)).retention_class
         if principal.may(Permission.REPLY) and before is None:
             uow.inbox.mark_read(conversation_id)
         record_read(
@@ -131,7 +144,7 @@ def open_thread(
         )
         uow.commit()
     name = next((u.display_name for u in team if u.id == assignee), "")
-    return Thread(conversation, messages, details, name, team)
+    return Thread(conversation, messages, details, name, team, retention)
 
 
 def assign(

@@ -12,17 +12,20 @@ from __future__ import annotations
 
 import base64
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
 
-from chatproof.domain.inbox import Page
+from chatproof.archive.envelope import data_key_id
+from chatproof.archive.errors import ArchiveError
+from chatproof.domain.inbox import MessageView, Page
 from chatproof.domain.team_inbox import InboxFilter, InboxRow, Note, View
 from chatproof.store import tables as t
 from chatproof.store.conversations import SqlAlchemyConversationRepository
+from chatproof.store.keys import SqlAlchemyKeyRepository
 from chatproof.store.personal import PersonalContent
 
 _ready: set[str] = set()
@@ -43,6 +46,15 @@ class InboxRepository(ABC):
     @abstractmethod
     def list(self, where: InboxFilter, *, limit: int, cursor: str | None) -> Page[InboxRow]:
         """Raises ValueError for a cursor this repository did not hand out."""
+
+    @abstractmethod
+    def thread(self, conversation_id: int, *, limit: int, before: int | None) -> Page[MessageView]:
+        """Newest first, like ``ConversationRepository.messages``, with the keys of the whole
+        page looked up at once. Raises NotFound."""
+
+    @abstractmethod
+    def newest_sealed(self, conversation_id: int) -> bytes | None:
+        """The sealed platform object of the conversation's newest message."""
 
     @abstractmethod
     def assignee(self, conversation_id: int) -> int | None: ...
@@ -92,9 +104,12 @@ class InboxRepository(ABC):
 
 
 class SqlAlchemyInboxRepository(InboxRepository):
-    def __init__(self, conn: Connection, personal: PersonalContent) -> None:
+    def __init__(
+        self, conn: Connection, personal: PersonalContent, keys: SqlAlchemyKeyRepository
+    ) -> None:
         self.conn = conn
         self.personal = personal
+        self.keys = keys
         self.conversations = SqlAlchemyConversationRepository(conn, personal)
         self.sqlite = conn.dialect.name == "sqlite"
 
@@ -133,6 +148,7 @@ class SqlAlchemyInboxRepository(InboxRepository):
             )
         rows = self.conn.execute(query.limit(limit + 1)).all()
         page = rows[:limit]
+        self._prefetch(value for row in page for value in (row.name, row.wa_id))
         labels = self.labels_of([row.id for row in page])
         items = tuple(
             InboxRow(
@@ -148,6 +164,42 @@ class SqlAlchemyInboxRepository(InboxRepository):
             last = items[-1].conversation
             next_cursor = _encode_cursor(last.last_message_at, last.id)
         return Page(items, next_cursor)
+
+    def thread(self, conversation_id: int, *, limit: int, before: int | None) -> Page[MessageView]:
+        subject = self.conversations.get(conversation_id).subject_id
+        m = t.messages.c
+        query = select(t.messages).where(m.conversation_id == conversation_id)
+        if before is not None:
+            query = query.where(m.id < before)
+        rows = self.conn.execute(query.order_by(m.id.desc()).limit(limit + 1)).all()
+        page = rows[:limit]
+        self._prefetch(v for r in page for v in (r.text, r.raw, r.media_filename))
+        refs = {r.context_hash for r in page if r.context_hash} | {
+            r.related_hash for r in page if r.related_hash
+        }
+        ids: dict[str, int] = {}
+        if refs:
+            found = select(m.platform_id_hash, m.id).where(m.platform_id_hash.in_(refs))
+            ids = {row.platform_id_hash: row.id for row in self.conn.execute(found)}
+        items = tuple(self.conversations._message(row, subject, ids) for row in page)
+        return Page(items, str(items[-1].id) if len(rows) > limit else None)
+
+    def newest_sealed(self, conversation_id: int) -> bytes | None:
+        m = t.messages.c
+        return self.conn.execute(
+            select(m.raw).where(m.conversation_id == conversation_id).order_by(m.id.desc()).limit(1)
+        ).scalar_one_or_none()
+
+    def _prefetch(self, sealed: Iterable[bytes | None]) -> None:
+        """Look up the keys of a page's sealed values together instead of one by one."""
+        key_ids = []
+        for value in sealed:
+            if value:
+                try:
+                    key_ids.append(data_key_id(value))
+                except ArchiveError:
+                    continue
+        self.keys.prefetch(key_ids)
 
     def _matching_conversations(self, words: Sequence[str]) -> Any:
         self._ensure_word_index()

@@ -32,6 +32,8 @@ class SqlAlchemyKeyRepository(KeyRepository):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._held: dict[tuple[str, int], BucketKeyRecord] = {}
+        self._read_data: dict[bytes, DataKeyRecord] = {}
+        self._read_buckets: dict[tuple[str, int], BucketKeyRecord] = {}
         self._locks_by_writing = conn.dialect.name == "sqlite" and bool(
             conn.get_execution_options().get(WRITE)
         )
@@ -49,7 +51,27 @@ class SqlAlchemyKeyRepository(KeyRepository):
         ).first()
         return _bucket(row) if row else None
 
+    def prefetch(self, key_ids: Sequence[bytes]) -> None:
+        """Read the rows of these data keys and their buckets in two queries, for a page that
+        is about to open many sealed values (an inbox thread). Remembered until this
+        repository next writes."""
+        d = t.data_keys.c
+        wanted = sorted({k for k in key_ids if k not in self._read_data})
+        for part in chunks(wanted):
+            for row in self.conn.execute(select(t.data_keys).where(d.key_id.in_(part))):
+                self._read_data[bytes(row.key_id)] = DataKeyRecord(
+                    bytes(row.key_id), row.bucket_id, row.generation, bytes(row.wrapped_key)
+                )
+        buckets = {(r.bucket_id, r.generation) for r in self._read_data.values()}
+        self._read_buckets.update(self._buckets_by_key(buckets - set(self._read_buckets)))
+
+    def _forget_reads(self) -> None:
+        self._read_data.clear()
+        self._read_buckets.clear()
+
     def bucket_key(self, bucket_id: str, generation: int) -> BucketKeyRecord | None:
+        if (bucket_id, generation) in self._read_buckets:
+            return self._read_buckets[bucket_id, generation]
         b = t.bucket_keys.c
         row = self.conn.execute(
             select(t.bucket_keys).where(b.bucket_id == bucket_id, b.generation == generation)
@@ -57,6 +79,7 @@ class SqlAlchemyKeyRepository(KeyRepository):
         return _bucket(row) if row else None
 
     def add_bucket_key(self, record: BucketKeyRecord) -> BucketKeyRecord:
+        self._forget_reads()
         nested = self.conn.begin_nested()
         try:
             self.conn.execute(
@@ -96,6 +119,7 @@ class SqlAlchemyKeyRepository(KeyRepository):
         return found
 
     def add_bucket_keys(self, records: Sequence[BucketKeyRecord]) -> list[BucketKeyRecord]:
+        self._forget_reads()
         if not records:
             return []
         stmt = insert_ignoring_duplicates(self.conn, t.bucket_keys, "bucket_id", "generation")
@@ -171,6 +195,7 @@ class SqlAlchemyKeyRepository(KeyRepository):
     def shred_bucket_key(
         self, bucket_id: str, generation: int, *, at: datetime, reason: str, by: str
     ) -> BucketKeyRecord:
+        self._forget_reads()
         b = t.bucket_keys.c
         self.conn.execute(
             update(t.bucket_keys)
@@ -188,6 +213,7 @@ class SqlAlchemyKeyRepository(KeyRepository):
         return stored
 
     def add_data_keys(self, records: Sequence[DataKeyRecord]) -> None:
+        self._forget_reads()
         if not records:
             return
         wanted = {(r.bucket_id, r.generation) for r in records}
@@ -213,6 +239,8 @@ class SqlAlchemyKeyRepository(KeyRepository):
             raise KeyError("a data key with one of these ids exists") from None
 
     def data_key(self, key_id: bytes) -> DataKeyRecord | None:
+        if key_id in self._read_data:
+            return self._read_data[key_id]
         row = self.conn.execute(select(t.data_keys).where(t.data_keys.c.key_id == key_id)).first()
         if row is None:
             return None
@@ -221,6 +249,7 @@ class SqlAlchemyKeyRepository(KeyRepository):
         )
 
     def move_data_key(self, moved: DataKeyRecord, *, from_bucket: tuple[str, int]) -> bool:
+        self._forget_reads()
         for bucket_id, generation in (from_bucket, (moved.bucket_id, moved.generation)):
             row = self._locked_bucket(bucket_id, generation)
             if row is None or row.shredded_at is not None:
@@ -264,6 +293,7 @@ class SqlAlchemyKeyRepository(KeyRepository):
     def rewrap_bucket_key(
         self, rewrapped: BucketKeyRecord, *, expected_master_version: int
     ) -> bool:
+        self._forget_reads()
         b = t.bucket_keys.c
         result = self.conn.execute(
             update(t.bucket_keys)

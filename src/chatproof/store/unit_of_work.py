@@ -101,7 +101,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.activity = SqlAlchemyActivityRepository(conn)
         self.sealed = SqlAlchemySealedRecordRepository(conn)
         self.users = SqlAlchemyUserRepository(conn)
-        self.inbox = SqlAlchemyInboxRepository(conn, self.personal)
+        self.inbox = SqlAlchemyInboxRepository(conn, self.personal, self.keys)
         self.statistics = SqlAlchemyStatisticsRepository(conn)
         return self
 

@@ -3,6 +3,8 @@ Playwright. Screenshots land in docs/screenshots/ (the README shows them)."""
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,11 +15,13 @@ import pytest
 from typer.testing import CliRunner
 
 from chatproof.bootstrap import Components, build
+from chatproof.channels.whatsapp.signature import SIGNATURE_HEADER, sign
 from chatproof.cli import app
 from chatproof.config import load_settings
 from chatproof.domain.accounts import Role
 from chatproof.services import accounts
 from chatproof.services.accounts import AccountKeys
+from tests.support.samples import sample_body
 from tests.support.server import free_port, start, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -25,6 +29,19 @@ SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 PASSWORD = "correct horse battery"
 CUSTOMER = "4915112344567"
 OTHER_CUSTOMER = "4917612345678"
+QUIET_CUSTOMER = "4915209876543"
+CONFIG = """
+[[templates.template]]
+name = "order_update"
+language = "de"
+category = "utility"
+body_params = 2
+text = "Ihre Bestellung {{1}} kommt am {{2}}."
+
+[[automations.quick_reply]]
+name = "danke"
+text = "Vielen Dank für Ihre Nachricht, wir kümmern uns sofort darum."
+"""
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -46,6 +63,28 @@ class Site:
     def components(self) -> Components:
         return build(load_settings(self.data_dir, {}))
 
+    def customer_wrote_long_ago(self, text: str, wa_id: str, hours: float) -> None:
+        """A message from before the 24-hour window, delivered to chatproof as a webhook."""
+        settings = load_settings(self.data_dir, {})
+        sample = json.loads(sample_body("openapi/Text Message"))
+        value = sample["entry"][0]["changes"][0]["value"]
+        value["contacts"][0].update(wa_id=wa_id, profile={"name": "Carla Neumann"})
+        value["messages"][0].update(
+            {
+                "from": wa_id,
+                "id": f"wamid.old{wa_id}",
+                "timestamp": str(int(time.time() - hours * 3600)),
+            }
+        )
+        value["messages"][0]["text"] = {"body": text}
+        body = json.dumps(sample).encode()
+        headers = {
+            SIGNATURE_HEADER: sign(body, settings.whatsapp.app_secret),
+            "Content-Type": "application/json",
+        }
+        response = httpx.post(f"{self.base}/webhooks/whatsapp", content=body, headers=headers)
+        assert response.status_code == 200, response.text
+
     def customer_writes(self, text: str, wa_id: str = CUSTOMER) -> None:
         response = self.emulator.post(
             f"/_emulator/customers/{wa_id}/messages",
@@ -58,6 +97,8 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     data_dir = tmp_path_factory.mktemp("browser") / "data"
     assert CliRunner().invoke(app, ["init", "--data-dir", str(data_dir)]).exit_code == 0
+    with (data_dir / "chatproof.toml").open("a") as config:
+        config.write(CONFIG)
     port, emulator_port = free_port(), free_port()
     base, emulator_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{emulator_port}"
     env = {
@@ -77,7 +118,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     )
     try:
         with httpx.Client(base_url=emulator_base, timeout=10) as control:
-            for wa_id, name in ((CUSTOMER, "Anna Weber"), (OTHER_CUSTOMER, "Jonas Becker")):
+            customers = (
+                (CUSTOMER, "Anna Weber"),
+                (OTHER_CUSTOMER, "Jonas Becker"),
+                (QUIET_CUSTOMER, "Carla Neumann"),
+            )
+            for wa_id, name in customers:
                 control.post("/_emulator/customers", json={"wa_id": wa_id, "name": name})
             yield Site(base, control, data_dir, secrets)
     finally:

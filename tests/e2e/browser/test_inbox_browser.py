@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from chatproof.store import tables as t
-from tests.e2e.browser.conftest import OTHER_CUSTOMER, SCREENSHOTS, Site
+from tests.e2e.browser.conftest import OTHER_CUSTOMER, QUIET_CUSTOMER, SCREENSHOTS, Site
 
 pytestmark = pytest.mark.slow
 
@@ -104,3 +104,48 @@ def test_the_inbox_fits_a_phone(site: Site, page_for: Any) -> None:
     page.wait_for_url(re.compile(r".*/inbox/\d+"))
     assert not page.locator(".list-pane").is_visible()
     assert page.locator("#messages").is_visible()
+
+
+def test_a_quick_reply_is_sent_and_comes_back_delivered_and_read(site: Site, page_for: Any) -> None:
+    site.customer_writes("Ist mein Paket schon unterwegs?")
+    page = page_for("lena")
+    page.locator("a.conv", has_text="Anna Weber").click()
+    page.wait_for_url(re.compile(r".*/inbox/\d+"))
+    reply = page.get_by_label("Reply")
+    reply.fill("/dan")
+    page.locator("#quick-replies").wait_for(state="visible")
+    reply.press("Enter")
+    assert reply.input_value().startswith("Vielen Dank für Ihre Nachricht")
+    page.locator("#gate.gate-ok").wait_for(timeout=5_000)
+    assert "window.reply" in page.locator("#gate").inner_text()
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_load_state()
+    sent = page.locator("article.msg.outbound", has_text="wir kümmern uns sofort darum")
+    sent.locator('[data-state="read"]').wait_for(timeout=15_000)
+    assert "read" in sent.inner_text()
+
+
+def test_outside_the_window_free_text_is_refused_and_a_template_goes_through(
+    site: Site, page_for: Any
+) -> None:
+    site.customer_wrote_long_ago("Bitte melden Sie sich", QUIET_CUSTOMER, hours=30)
+    page = page_for("lena")
+    page.locator("a.conv", has_text="Carla Neumann").click()
+    page.wait_for_url(re.compile(r".*/inbox/\d+"))
+    assert "closed" in page.locator("#window").inner_text()
+    page.get_by_label("Reply").fill("Hallo Frau Neumann")
+    page.locator("#gate.gate-no").wait_for(timeout=5_000)
+    page.get_by_role("button", name="Send").click()
+    refusal = page.locator("#refusal")
+    refusal.wait_for()
+    assert "24" in refusal.inner_text() and "Not sent" in refusal.inner_text()
+
+    page.get_by_label("Template").select_option("order_update|de")
+    page.locator("#param-1").fill("4711")
+    page.locator("#param-2").fill("Dienstag")
+    page.locator("#gate.gate-ok").wait_for(timeout=5_000)
+    page.get_by_role("button", name="Send").click()
+    page.wait_for_url(re.compile(r".*/inbox/\d+$"))
+    outbound = page.locator("article.msg.outbound")
+    outbound.first.wait_for(timeout=10_000)
+    outbound.locator("[data-state]").first.wait_for(timeout=15_000)

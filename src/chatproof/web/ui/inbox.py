@@ -5,6 +5,7 @@ without reloading."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -16,16 +17,18 @@ from chatproof.domain.accounts import Permission
 from chatproof.domain.errors import DomainError
 from chatproof.domain.phone import mask_phone
 from chatproof.domain.team_inbox import parse_status, parse_view
-from chatproof.services import inbox
+from chatproof.services import composer, inbox, sending
 from chatproof.services.errors import ServiceError
 from chatproof.services.inbox import NotAllowed
+from chatproof.services.sending import Outgoing
 from chatproof.store import NotFound
 from chatproof.web.auth import Browser
 from chatproof.web.ui.bubbles import bubble
-from chatproof.web.ui.pages import page_for, posted, render
+from chatproof.web.ui.pages import language_of, page_for, posted, render
 
 router = APIRouter(prefix="/inbox")
 Reader = Annotated[Browser, Depends(page_for(Permission.READ_OWN))]
+Replier = Annotated[Browser, Depends(page_for(Permission.REPLY))]
 FILTERS = ("view", "status", "label", "q")
 
 
@@ -72,6 +75,7 @@ def _thread(request: Request, browser: Browser, conversation_id: int) -> dict[st
     except NotAllowed as exc:
         raise HTTPException(403, str(exc)) from None
     conversation = thread.conversation
+    now = datetime.now(UTC)
     bubbles = [bubble(m) for m in reversed(thread.messages.items)]
     by_id = {b.id: b for b in bubbles}
     timeline = sorted(
@@ -90,21 +94,43 @@ def _thread(request: Request, browser: Browser, conversation_id: int) -> dict[st
         "team": thread.team,
         "number": f"+{conversation.wa_id}" if full else mask_phone(conversation.wa_id),
         "window_ends": conversation.window_ends,
-        "now": datetime.now(UTC),
-        "retention": _retention(request, conversation_id),
+        "window_left": _left(conversation.window_ends, now),
+        "now": now,
+        "composer": _composer(request, browser, conversation_id),
+        "retention": thread.retention_class,
         "retention_classes": sorted(request.app.state.components.retention_classes),
     }
 
 
-def _retention(request: Request, conversation_id: int) -> str:
-    """The class the conversation's newest sealed content is kept under."""
-    from chatproof.archive.envelope import data_key_id
+def _left(ends: datetime | None, now: datetime) -> str:
+    if ends is None or ends <= now:
+        return ""
+    minutes = int((ends - now).total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
-    with request.app.state.components.reader() as uow:
-        found = uow.sealed.messages(conversation_id=conversation_id, after=0)
-        if not found:
-            return request.app.state.components.settings.archive.default_retention_class
-        return uow.keystore.bucket_of(data_key_id(found[-1].raw)).retention_class
+
+def _composer(request: Request, browser: Browser, conversation_id: int) -> dict[str, Any] | None:
+    """What the composer offers: quick replies, templates, the customer's consents."""
+    if not browser.principal.may(Permission.REPLY):
+        return None
+    setup = request.app.state.sending
+    return {
+        "quick_replies": setup.quick_replies,
+        "templates": setup.sending.catalogue.all(),
+        "consents": composer.consents(request.app.state.components.reader, conversation_id),
+        "key": uuid.uuid4().hex,
+    }
+
+
+def _outgoing(values: dict[str, str], params: list[str]) -> Outgoing:
+    name, _, language = values.get("template", "").partition("|")
+    return Outgoing(
+        text="" if name else values.get("text", ""),
+        template=name,
+        language=language,
+        body_params=tuple(params) if name else (),
+        purpose=values.get("purpose", "service") or "service",
+    )
 
 
 @router.get("", response_class=HTMLResponse)
@@ -144,6 +170,76 @@ def thread_page(
         "current": conversation_id,
     }
     return render(request, "inbox.html", context, browser=browser)
+
+
+@router.get("/{conversation_id}/gate")
+def gate(request: Request, browser: Replier, conversation_id: int) -> JSONResponse:
+    """Whether the policy gate would allow this message now, in the person's language."""
+    values = dict(request.query_params)
+    try:
+        inbox.check_reach(request.app.state.components.reader, browser.principal, conversation_id)
+        decision = composer.preview(
+            request.app.state.components.reader,
+            conversation_id,
+            _outgoing(values, request.query_params.getlist("param")),
+            request.app.state.sending.sending,
+            datetime.now(UTC),
+        )
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
+    except (DomainError, ServiceError) as exc:
+        return JSONResponse({"complete": False, "reason": str(exc)})
+    language = language_of(request, browser)
+    return JSONResponse(
+        {
+            "complete": True,
+            "allowed": decision.allowed,
+            "rule": decision.rule_id,
+            "reason": decision.reason(language),
+        }
+    )
+
+
+@router.post("/{conversation_id}/send", response_class=HTMLResponse)
+async def send(request: Request, browser: Replier, conversation_id: int) -> Response:
+    """Hand the message to the gate and the outbox; a refusal is shown in words with its
+    rule, on the page the agent wrote it on."""
+    values = await posted(request, browser)
+    params = [p for p in (await request.form()).getlist("param") if isinstance(p, str)]
+    writer = request.app.state.components.writer
+    try:
+        inbox.check_reach(writer, browser.principal, conversation_id)
+        contact_id = sending.contact_of_conversation(writer, conversation_id)
+        accepted = sending.submit_to_contact(
+            writer,
+            contact_id,
+            _outgoing(values, params),
+            request.app.state.sending.sending,
+            datetime.now(UTC),
+            idempotency_key=f"ui:{values.get('key', '') or uuid.uuid4().hex}",
+            origin="agent",
+            actor=browser.principal.actor,
+        )
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
+    except (DomainError, ServiceError) as exc:
+        raise HTTPException(400, str(exc)) from None
+    if accepted.decision.allowed:
+        return RedirectResponse(f"/inbox/{conversation_id}", 303)
+    language = language_of(request, browser)
+    context = {
+        **_list(request, browser, None),
+        "thread": _thread(request, browser, conversation_id),
+        "current": conversation_id,
+        "refusal": accepted.decision.reason(language),
+        "refusal_rule": accepted.decision.rule_id,
+        "draft": values.get("text", ""),
+    }
+    return render(request, "inbox.html", context, browser=browser, status=403)
 
 
 @router.post("/{conversation_id}/{action}")

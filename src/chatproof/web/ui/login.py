@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -184,4 +185,6 @@ async def language(request: Request, browser: Signed) -> Response:
         )
     except AccountError as exc:
         raise HTTPException(400, str(exc)) from None
-    return RedirectResponse(request.headers.get("referer") or "/", 303)
+    back = urlsplit(request.headers.get("referer", ""))
+    path = back.path if back.path.startswith("/") and not back.path.startswith("//") else "/"
+    return RedirectResponse(path + (f"?{back.query}" if back.query else ""), 303)
