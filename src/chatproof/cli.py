@@ -28,9 +28,12 @@ from chatproof.commands.common import (
     stderr,
 )
 from chatproof.commands.users import users_app
+from chatproof.commands.export import export_app
 from chatproof.commands.imports import import_app
 from chatproof.commands.keys import keys_app
+from chatproof.commands.procedure import procedure_app
 from chatproof.commands.reclassify import reclassify_app
+from chatproof.commands.ropa import ropa
 from chatproof.commands.sending import broadcast_app, consent_app, send
 from chatproof.config import Settings, load_settings, resolve_data_dir
 from chatproof.domain.errors import ChatproofError
@@ -747,6 +750,9 @@ app.add_typer(consent_app, name="consent")
 app.add_typer(broadcast_app, name="broadcast")
 app.command("send")(send)
 app.add_typer(keys_app, name="keys")
+app.add_typer(export_app, name="export")
+app.add_typer(procedure_app, name="procedure")
+app.command("ropa")(ropa)
 app.add_typer(import_app, name="import")
 
 

@@ -1,0 +1,534 @@
+"""``chatproof export gobd``: the data handover to a tax auditor (Z3, § 147 (6) AO).
+
+One read snapshot of the archive becomes a folder (and a zip of it) that the auditor's
+analysis software reads through ``index.xml``: CSV tables of contacts, messages, statuses,
+consent events and media, the media files, and for every row the leaf hash of its log entry.
+Beside them lie the signed tree head, the leaf hashes of every entry in the export's index
+range and the boundary subtree hashes, so the auditor recomputes the signed root without
+trusting chatproof (``check_export.py``, DESIGN invariant 3).
+
+Only tax-relevant retention classes are exported (GoBD data access covers tax-relevant data
+only); what was left out is counted. Opening the sealed content is a read of archived content
+by a person, recorded once per export with the range and the counts (invariant 2). Rows are
+written as they are read, a page at a time, so memory does not grow with the archive; the
+folder appears under its name only when complete (invariant 6).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Connection, Engine, func, select
+
+from chatproof.archive.blobs import BlobStore
+from chatproof.archive.bulk_open import BulkOpener
+from chatproof.archive.errors import ContentErased
+from chatproof.archive.keystore import KeyStore
+from chatproof.archive.range_proof import range_proof
+from chatproof.domain.gdpdu import (
+    DIALECT,
+    DTD_FILE,
+    INDEX_FILE,
+    Supplier,
+    TableSpec,
+    escape_text,
+    format_date,
+    index_xml,
+)
+from chatproof.domain.processing import SystemFacts
+from chatproof.services.access import record_read
+from chatproof.services.archive import sign_head
+from chatproof.services.errors import ServiceError
+from chatproof.services.gobd import tables as spec
+from chatproof.services.gobd.auditor_readme import auditor_readme
+from chatproof.services.gobd.validate import official_dtd, validate_index
+from chatproof.services.procedure import record_procedure, versions_during
+from chatproof.store import UnitOfWork
+from chatproof.store import tables as t
+from chatproof.store.gobd import Entry, SqlExportSource, as_utc
+from chatproof.store.log import SqlAlchemyLogRepository
+
+CHECK_SCRIPT = "check_export.py"
+
+
+class ExportRefused(ServiceError):
+    """The request cannot be carried out; names the field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {reason}")
+
+
+@dataclass
+class ExportSummary:
+    folder: str
+    zip: str | None
+    start: str
+    end: str
+    messages: int = 0
+    contacts: int = 0
+    statuses: int = 0
+    consent_events: int = 0
+    media_files: int = 0
+    media_missing: int = 0
+    erased: int = 0
+    not_tax_relevant: int = 0
+    first_entry: int | None = None
+    end_entry: int | None = None
+    tree_size: int = 0
+    procedure_versions: int = 0
+    tax_relevant_classes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    start: date
+    end: date
+    out: Path
+    make_zip: bool = True
+
+
+@dataclass(frozen=True)
+class ExportContext:
+    """What the export needs from the running system."""
+
+    engine: Engine
+    keystore: Callable[[Connection], KeyStore]
+    uow_factory: Callable[[], UnitOfWork]
+    blobs: BlobStore
+    signing_key: Ed25519PrivateKey
+    facts: SystemFacts
+    tz: ZoneInfo
+    actor: str
+
+
+def export_gobd(
+    ctx: ExportContext,
+    request: ExportRequest,
+    now: datetime,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExportSummary:
+    """Write the export of messages sent from ``request.start`` to ``request.end`` (whole days
+    in the business's time zone, both included).
+
+    Raises:
+        ExportRefused: the dates are reversed, or ``out`` exists and is not an empty folder.
+    """
+    if request.end < request.start:
+        raise ExportRefused("--to", f"{request.end} is before --from {request.start}")
+    out = request.out
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ExportRefused("OUT", f"{out} exists and is not an empty folder")
+    zip_path = out.with_name(out.name + ".zip") if request.make_zip else None
+    if zip_path is not None and zip_path.exists():
+        raise ExportRefused("OUT", f"{zip_path} exists already")
+    start = datetime.combine(request.start, datetime.min.time(), ctx.tz).astimezone(UTC)
+    end = datetime.combine(request.end + timedelta(days=1), datetime.min.time(), ctx.tz)
+    end = end.astimezone(UTC)
+    classes = set(ctx.facts.tax_relevant_classes())
+    summary = ExportSummary(
+        folder=str(out),
+        zip=str(zip_path) if zip_path else None,
+        start=request.start.isoformat(),
+        end=request.end.isoformat(),
+        tax_relevant_classes=sorted(classes),
+    )
+    partial = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    (partial / "media").mkdir(parents=True)
+    (partial / "proof").mkdir()
+    try:
+        record_procedure(ctx.engine, ctx.facts, ctx.actor, now, ctx.tz)
+        writer = _TableWriter(ctx, partial, classes, summary, ctx.tz, progress)
+        writer.write_tables(start, end)
+        _write_proof(ctx, partial, summary, now)
+        versions = versions_during(ctx.engine, start, end, ctx.facts.language)
+        summary.procedure_versions = len(versions)
+        for version in versions:
+            name = f"verfahrensdokumentation_{version.valid_from:%Y%m%dT%H%M%S}Z.md"
+            (partial / name).write_text(version.text, encoding="utf-8")
+        index = index_xml(
+            Supplier(
+                ctx.facts.organisation.name or "chatproof",
+                ctx.facts.organisation.address or "-",
+                f"chatproof {ctx.facts.software_version}: WhatsApp-Archiv {summary.start} bis "
+                f"{summary.end}",
+            ),
+            "WhatsApp-Archiv",
+            spec.ALL,
+            valid_from=start.astimezone(ctx.tz),
+            valid_to=end.astimezone(ctx.tz) - timedelta(days=1),
+        )
+        validate_index(index)
+        (partial / INDEX_FILE).write_bytes(index)
+        (partial / DTD_FILE).write_bytes(official_dtd())
+        check = files("chatproof.archive").joinpath("export_check.py").read_bytes()
+        (partial / CHECK_SCRIPT).write_bytes(check)
+        (partial / "README.md").write_text(
+            auditor_readme(ctx.facts, summary, versions), encoding="utf-8"
+        )
+        (partial / "summary.json").write_text(
+            json.dumps(asdict(summary) | {"folder": out.name}, indent=2), encoding="utf-8"
+        )
+        manifest = _write_manifest(partial)
+        if out.exists():
+            out.rmdir()
+        os.replace(partial, out)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if zip_path is not None:
+        _zip(out, zip_path)
+    with ctx.uow_factory() as uow:
+        record_read(
+            uow,
+            now,
+            ctx.actor,
+            "export.gobd",
+            f"{summary.start}..{summary.end}",
+            None,
+            messages=summary.messages,
+            contacts=summary.contacts,
+            statuses=summary.statuses,
+            consent_events=summary.consent_events,
+            media=summary.media_files,
+            manifest_sha256=manifest,
+        )
+        uow.commit()
+    return summary
+
+
+class _TableWriter:
+    def __init__(
+        self,
+        ctx: ExportContext,
+        folder: Path,
+        classes: set[str],
+        summary: ExportSummary,
+        tz: ZoneInfo,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
+        self.ctx = ctx
+        self.folder = folder
+        self.classes = classes
+        self.summary = summary
+        self.tz = tz
+        self.progress = progress
+        self.first: int | None = None
+        self.last: int | None = None
+
+    def _note(self, index: int | None) -> None:
+        if index is None:
+            return
+        if self.first is None or index < self.first:
+            self.first = index
+        if self.last is None or index > self.last:
+            self.last = index
+
+    def write_tables(self, start: datetime, end: datetime) -> None:
+        with self.ctx.engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                source = SqlExportSource(conn)
+                opener = BulkOpener(self.ctx.keystore(conn))
+                self._contacts(source, opener, start, end)
+                self._messages(conn, source, opener, start, end)
+                self._statuses(source, opener, start, end)
+                self._consents(source, start, end)
+        self.summary.first_entry = self.first
+        self.summary.end_entry = None if self.last is None else self.last + 1
+
+    def _open_table(self, table: TableSpec) -> tuple[Any, Any]:
+        handle = (self.folder / table.url).open("w", encoding="utf-8", newline="")
+        writer = csv.writer(
+            handle,
+            delimiter=DIALECT.column_delimiter,
+            quotechar=DIALECT.text_encapsulator,
+            lineterminator=DIALECT.record_delimiter,
+            quoting=csv.QUOTE_MINIMAL,
+        )
+        writer.writerow(table.header)
+        return handle, writer
+
+    def _prefetch(self, source: SqlExportSource, opener: BulkOpener, sealed: list[bytes]) -> None:
+        opener.forget_data_keys()
+        rows = source.data_keys([bytes(s[1:17]) for s in sealed])
+        known = opener.known_buckets()
+        missing = {r.bucket_id for r in rows if (r.bucket_id, r.generation) not in known}
+        opener.add(rows, source.bucket_keys(sorted(missing)) if missing else ())
+
+    def _contacts(
+        self, source: SqlExportSource, opener: BulkOpener, start: datetime, end: datetime
+    ) -> None:
+        handle, writer = self._open_table(spec.CONTACTS)
+        with handle:
+            for page in _pages(source.contacts(start, end), 1000):
+                self._prefetch(source, opener, [s for row in page for s in row[2:4] if s])
+                for contact_id, subject, wa_id, name, first_seen in page:
+                    seen = as_utc(first_seen)
+                    writer.writerow(
+                        (
+                            contact_id,
+                            subject,
+                            _open_text(opener, subject, wa_id),
+                            escape_text(_open_text(opener, subject, name)),
+                            format_date(seen.astimezone(self.tz)),
+                            _iso(seen),
+                        )
+                    )
+                    self.summary.contacts += 1
+
+    def _messages(
+        self,
+        conn: Connection,
+        source: SqlExportSource,
+        opener: BulkOpener,
+        start: datetime,
+        end: datetime,
+    ) -> None:
+        m = t.messages.c
+        total = conn.execute(
+            select(func.count()).where(m.sent_at >= start, m.sent_at < end)
+        ).scalar_one()
+        unlinked = _Merge(source.unlinked_message_entries(start, end))
+        handle, writer = self._open_table(spec.MESSAGES)
+        media_handle, media_writer = self._open_table(spec.MEDIA)
+        tz, classes, summary = self.tz, self.classes, self.summary
+        done = 0
+        with handle, media_handle:
+            for page in source.message_pages(start, end):
+                self._prefetch(source, opener, [s for r in page for s in (r[8], r[9], r[14]) if s])
+                rows = []
+                for r in page:
+                    (mid, conv, contact, subject, direction, kind, sent, received, text,
+                     raw_head, state, error, mime, blob, filename, media_state, log_index,
+                     leaf, delivery) = r  # fmt: skip
+                    bucket = opener.bucket(text or raw_head)
+                    if bucket.retention_class not in classes:
+                        summary.not_tax_relevant += 1
+                        continue
+                    if log_index is None:
+                        entry = unlinked.get(mid)
+                        if entry is not None:
+                            log_index, leaf = entry.index, entry.leaf_hash
+                    self._note(log_index)
+                    erased_on = ""
+                    body = ""
+                    if text:
+                        try:
+                            body = escape_text(opener.open(subject, text).decode())
+                        except ContentErased as erased:
+                            erased_on = erased.shredded_at.date().isoformat()
+                            summary.erased += 1
+                    sent_utc = as_utc(sent)
+                    local = sent_utc.astimezone(tz)
+                    rows.append(
+                        (
+                            mid, conv, contact, direction, kind,
+                            "import" if kind.startswith("import.") else
+                            ("webhook" if delivery is not None or direction == "inbound"
+                             else "outbox"),
+                            format_date(local), f"{local:%H:%M:%S}", _iso(sent_utc),
+                            _iso(as_utc(received)), body, state or "",
+                            "" if error is None else error, bucket.retention_class,
+                            bucket.start_year, erased_on,
+                            "" if log_index is None else log_index,
+                            "" if leaf is None else bytes(leaf).hex(),
+                        )
+                    )  # fmt: skip
+                    if mime or blob:
+                        self._media(media_writer, opener, mid, subject, mime, blob, filename,
+                                    media_state)  # fmt: skip
+                writer.writerows(rows)
+                summary.messages += len(rows)
+                done += len(page)
+                if self.progress is not None:
+                    self.progress(done, total)
+
+    def _media(
+        self,
+        writer: Any,
+        opener: BulkOpener,
+        message_id: int,
+        subject: str,
+        mime: str | None,
+        blob: str | None,
+        filename: bytes | None,
+        state: str | None,
+    ) -> None:
+        name = _open_text(opener, subject, filename)
+        path = self.ctx.blobs.path_for(blob) if blob else None
+        relative, size = "", ""
+        if path is not None and path.exists():
+            relative = f"media/{blob}"
+            target = self.folder / relative
+            if not target.exists():
+                shutil.copyfile(path, target)
+            size = str(target.stat().st_size)
+            self.summary.media_files += 1
+        else:
+            self.summary.media_missing += 1
+            state = "missing" if blob else (state or "pending")
+        writer.writerow(
+            (message_id, mime or "", escape_text(name), blob or "", size, relative, state or "")
+        )
+
+    def _statuses(
+        self, source: SqlExportSource, opener: BulkOpener, start: datetime, end: datetime
+    ) -> None:
+        handle, writer = self._open_table(spec.STATUSES)
+        with handle:
+            for page in _pages(source.statuses(start, end), 2000):
+                self._prefetch(source, opener, [row[5] for row in page])
+                for status_id, mid, status, at, error, raw_head, _, index, leaf in page:
+                    if opener.bucket(raw_head).retention_class not in self.classes:
+                        continue
+                    self._note(index)
+                    moment = as_utc(at)
+                    local = moment.astimezone(self.tz)
+                    writer.writerow(
+                        (
+                            status_id, mid, status, format_date(local), f"{local:%H:%M:%S}",
+                            _iso(moment), "" if error is None else error,
+                            "" if index is None else index,
+                            "" if leaf is None else bytes(leaf).hex(),
+                        )
+                    )  # fmt: skip
+                    self.summary.statuses += 1
+
+    def _consents(self, source: SqlExportSource, start: datetime, end: datetime) -> None:
+        handle, writer = self._open_table(spec.CONSENT_EVENTS)
+        with handle:
+            for row in source.consent_events(start, end):
+                (cid, contact, purpose, action, src, at, recorded_by, text, version, proof,
+                 index, leaf) = row  # fmt: skip
+                self._note(index)
+                moment = as_utc(at)
+                local = moment.astimezone(self.tz)
+                writer.writerow(
+                    (
+                        cid, contact, purpose, action, src, format_date(local),
+                        f"{local:%H:%M:%S}", _iso(moment), escape_text(recorded_by),
+                        escape_text(text), escape_text(version), escape_text(proof),
+                        "" if index is None else index,
+                        "" if leaf is None else bytes(leaf).hex(),
+                    )
+                )  # fmt: skip
+                self.summary.consent_events += 1
+
+
+def _write_proof(ctx: ExportContext, folder: Path, summary: ExportSummary, now: datetime) -> None:
+    """Sign a head that covers every exported entry (if the latest does not), then write the
+    entries of the range and the boundary hashes against it."""
+    with ctx.uow_factory() as uow:
+        head = uow.log.latest_head()
+    need = summary.end_entry or 0
+    if head is None or head.head.tree_size < max(need, 1):
+        head = sign_head(ctx.uow_factory, ctx.signing_key, now) or head
+    assert head is not None
+    size = head.head.tree_size
+    first, end = summary.first_entry, summary.end_entry
+    summary.tree_size = size
+    handle = (folder / spec.LOG_ENTRIES.url).open("w", encoding="utf-8", newline="")
+    writer = csv.writer(
+        handle,
+        delimiter=DIALECT.column_delimiter,
+        quotechar=DIALECT.text_encapsulator,
+        lineterminator=DIALECT.record_delimiter,
+    )
+    boundary: list[bytes] = []
+    with handle, ctx.engine.connect() as conn, conn.begin():
+        writer.writerow(spec.LOG_ENTRIES.header)
+        if first is not None and end is not None:
+            for page in SqlExportSource(conn).log_range(first, end):
+                writer.writerows((i, k, h.hex()) for i, k, h in page)
+            boundary = range_proof(first, end, size, SqlAlchemyLogRepository(conn).node)
+    document = {
+        "first": first,
+        "end": end,
+        "tree_size": size,
+        "hashing": "RFC 9162 §2.1.1: leaf SHA-256(0x00||leaf), node SHA-256(0x01||left||right)",
+        "boundary_hashes": [h.hex() for h in boundary],
+        "signed_tree_head": head.to_json(),
+    }
+    (folder / "proof" / "range_proof.json").write_text(
+        json.dumps(document, indent=2), encoding="utf-8"
+    )
+
+
+def _write_manifest(folder: Path) -> str:
+    lines = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        lines.append(f"{digest.hexdigest()}  {path.relative_to(folder).as_posix()}\n")
+    text = "".join(lines)
+    (folder / "MANIFEST.sha256").write_text(text, encoding="utf-8")
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _zip(folder: Path, target: Path) -> None:
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                archive.write(path, f"{folder.name}/{path.relative_to(folder).as_posix()}")
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+class _Merge:
+    """Looks up entries of rows by ascending id in a stream ordered by id."""
+
+    def __init__(self, stream: Iterator[tuple[int, Entry]]) -> None:
+        self._stream = stream
+        self._next = next(stream, None)
+
+    def get(self, row_id: int) -> Entry | None:
+        while self._next is not None and self._next[0] < row_id:
+            self._next = next(self._stream, None)
+        if self._next is not None and self._next[0] == row_id:
+            return self._next[1]
+        return None
+
+
+def _pages(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    page: list[Any] = []
+    for row in rows:
+        page.append(tuple(row))
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def _open_text(opener: BulkOpener, subject: str, sealed: bytes | None) -> str:
+    if not sealed:
+        return ""
+    try:
+        return opener.open(subject, sealed).decode()
+    except ContentErased:
+        return ""
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
