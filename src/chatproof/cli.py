@@ -34,7 +34,7 @@ from chatproof.commands.keys import keys_app
 from chatproof.commands.procedure import procedure_app
 from chatproof.commands.reclassify import reclassify_app
 from chatproof.commands.ropa import ropa
-from chatproof.commands.sending import broadcast_app, consent_app, send
+from chatproof.commands.sending import broadcast_app, consent_app, send, templates_app
 from chatproof.config import Settings, load_settings, resolve_data_dir
 from chatproof.domain.errors import ChatproofError
 from chatproof.domain.phone import mask_phone
@@ -749,6 +749,7 @@ app.add_typer(reclassify_app, name="reclassify")
 app.add_typer(consent_app, name="consent")
 app.add_typer(broadcast_app, name="broadcast")
 app.command("send")(send)
+app.add_typer(templates_app, name="templates")
 app.add_typer(keys_app, name="keys")
 app.add_typer(export_app, name="export")
 app.add_typer(procedure_app, name="procedure")

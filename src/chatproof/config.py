@@ -121,8 +121,10 @@ class AutomationSettingsSection:
 
 @dataclass(frozen=True)
 class TemplateSettingsSection:
-    """The business's approved templates (``[[templates.template]]``)."""
+    """The business's approved templates (``[[templates.template]]``), and the business
+    account whose templates ``chatproof templates sync`` reads from the platform."""
 
+    waba_id: str = ""
     template: tuple[dict[str, Any], ...] = ()
 
 

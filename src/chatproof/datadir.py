@@ -20,6 +20,7 @@ from chatproof.config import (
 )
 
 EMULATOR_PHONE_NUMBER_ID = "106540352242922"
+EMULATOR_WABA_ID = "102290129340398"
 
 TEMPLATE = """\
 # chatproof configuration. Every setting can be overridden by an environment variable
@@ -162,7 +163,11 @@ faq_enabled = false
 # name = "thanks"
 # text = "Danke, {{name}}! Viele Grüße, {{agent}}"
 
-# The approved templates of the business, as in WhatsApp Manager.
+[templates]
+# The WhatsApp Business Account whose templates `chatproof templates sync` reads (Meta Cloud
+# API). This is the emulator's; replace it with yours.
+waba_id = "{waba_id}"
+# Templates can also be listed here, as in WhatsApp Manager; synced ones take precedence.
 # [[templates.template]]
 # name = "order_update"
 # language = "de"
@@ -210,6 +215,7 @@ def initialise(data_dir: Path) -> Path:
         max_body=DEFAULT_MAX_BODY_BYTES,
         api_token=secrets.token_urlsafe(32),
         phone_number_id=EMULATOR_PHONE_NUMBER_ID,
+        waba_id=EMULATOR_WABA_ID,
         access_token=secrets.token_urlsafe(32),
         verify_token=secrets.token_urlsafe(24),
         app_secret=secrets.token_hex(32),

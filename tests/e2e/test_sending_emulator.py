@@ -396,3 +396,26 @@ async def test_failed_status_131047_is_final_with_code_and_reason(
         if m["request"].get("text", {}).get("body") == "Späte Antwort"
     ]
     assert len(late) == 1, "never retried"
+
+
+async def test_templates_synced_from_the_platform_can_be_sent(
+    linked_factory: LinkedFactory,
+) -> None:
+    linked = await linked_factory()
+    synced = await linked.api.post("/api/templates/sync")
+    assert synced.status_code == 200, synced.text
+    names = {(t["name"], t["language"]) for t in synced.json()["synced"]}
+    assert ("hello_world", "en_US") in names
+    listed = {(t["name"], t["language"]) for t in (await linked.api.get("/api/templates")).json()}
+    assert ("hello_world", "en_US") in listed and ("newsletter", "de") in listed
+    await linked.customer(ANNA)
+    await linked.writes(ANNA, "Hallo")
+    conversation = await linked.conversation_of(ANNA)
+    message = {"template": "hello_world", "language": "en_US", "idempotency_key": "hw"}
+    response = await linked.api.post(f"/api/conversations/{conversation}/send", json=message)
+    assert response.status_code == 202, response.text
+
+    async def arrived() -> bool:
+        return any(m["type"] == "template" for m in await linked.sent_to(ANNA))
+
+    await linked.wait(arrived)

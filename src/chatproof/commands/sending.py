@@ -284,3 +284,61 @@ def broadcast_report(
         for r in found.recipients
     ]
     output(rows, as_json)
+
+
+templates_app = typer.Typer(help="The message templates agents and broadcasts may use.")
+
+
+@templates_app.command("sync")
+@fails_cleanly
+def templates_sync(data_dir: DataDir = None) -> None:
+    """Read the business account's templates from the platform into the catalogue.
+
+    Example: chatproof templates sync
+    """
+    import asyncio
+
+    from chatproof.channels.whatsapp.client import CloudApiClient
+    from chatproof.channels.whatsapp.connection import Connection
+    from chatproof.services import templates
+
+    with components_for(data_dir) as components:
+        settings = components.settings
+        if not settings.templates.waba_id:
+            raise ChatproofError("templates.waba_id: is not configured")
+
+        async def fetch() -> Any:
+            async with CloudApiClient(Connection.from_config(settings.whatsapp)) as client:
+                return await templates.fetch(client.list_templates, settings.templates.waba_id)
+
+        report = asyncio.run(fetch())
+        templates.store(components.writer, report, actor(), datetime.now(UTC))
+    approved = sum(t.approved for t in report.templates)
+    typer.echo(f"Synced {len(report.templates)} templates ({approved} approved).")
+    for problem in report.skipped:
+        typer.echo(f"Skipped {problem}", err=True)
+
+
+@templates_app.command("list")
+@fails_cleanly
+def templates_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """The catalogue: configured templates, overlaid by the last sync.
+
+    Example: chatproof templates list
+    """
+    from chatproof.services import templates
+
+    with components_for(data_dir) as components:
+        catalogue = _setup(components).sending.catalogue
+        catalogue.replace_synced(templates.load(components.reader))
+    rows = [
+        {
+            "name": t.name,
+            "language": t.language,
+            "category": t.category.value,
+            "approved": "yes" if t.approved else "no",
+            "body_params": t.body_params,
+        }
+        for t in catalogue.all()
+    ]
+    output(rows, as_json)

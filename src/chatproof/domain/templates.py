@@ -7,6 +7,7 @@ decision; checking here turns it into a clear error naming the field (invariant 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,11 +78,63 @@ class TemplateSpec:
         )
 
 
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def from_platform(data: Mapping[str, Any]) -> TemplateSpec:
+    """A template as the platform lists it (``GET /{waba-id}/message_templates``): its
+    parameters are counted from the ``{{n}}`` placeholders of header and body.
+
+    Raises:
+        TemplateProblem: naming the field that is missing or unknown.
+    """
+    name, language = data.get("name"), data.get("language")
+    if not isinstance(name, str) or not name or not isinstance(language, str) or not language:
+        raise TemplateProblem("name", "a listed template needs a name and a language")
+    try:
+        category = TemplateCategory(str(data.get("category", "")).lower())
+    except ValueError:
+        raise TemplateProblem("category", f"{data.get('category')!r} of {name!r}") from None
+    body, header_params, buttons = "", 0, []
+    components = data.get("components")
+    for component in components if isinstance(components, list) else []:
+        if not isinstance(component, Mapping):
+            continue
+        kind = str(component.get("type", "")).upper()
+        text = component.get("text")
+        if kind == "BODY" and isinstance(text, str):
+            body = text
+        elif kind == "HEADER" and isinstance(text, str):
+            header_params = len(set(_PLACEHOLDER.findall(text)))
+        elif kind == "BUTTONS" and isinstance(component.get("buttons"), list):
+            buttons = [
+                str(b.get("text", "")) for b in component["buttons"] if isinstance(b, Mapping)
+            ]
+    return TemplateSpec(
+        name=name,
+        language=language,
+        category=category,
+        approved=str(data.get("status", "")).upper() == "APPROVED",
+        body_params=len(set(_PLACEHOLDER.findall(body))),
+        header_params=header_params,
+        text=body,
+        buttons=tuple(buttons),
+    )
+
+
 class TemplateCatalogue:
-    """Templates by (name, language)."""
+    """Templates by (name, language): the configured ones, overlaid by those synced from
+    the platform (its status is the truth)."""
 
     def __init__(self, templates: Iterable[TemplateSpec] = ()) -> None:
-        self._by_key = {(t.name, t.language): t for t in templates}
+        self._configured = {(t.name, t.language): t for t in templates}
+        self._by_key = dict(self._configured)
+
+    def replace_synced(self, synced: Iterable[TemplateSpec]) -> None:
+        """Overlay the configured templates with the synced ones (replacing earlier ones)."""
+        merged = dict(self._configured)
+        merged.update({(t.name, t.language): t for t in synced})
+        self._by_key = merged
 
     def __len__(self) -> int:
         return len(self._by_key)

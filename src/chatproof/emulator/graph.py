@@ -105,6 +105,21 @@ async def upload_media(request: Request) -> Response:
     return JSONResponse(await _upload(request, emulator))
 
 
+async def message_templates(request: Request) -> Response:
+    """``GET /{version}/{waba-id}/message_templates``: the account's templates, one page,
+    optionally filtered by ``name`` (as WhatsApp Manager holds them)."""
+    emulator = _emulator(request)
+    _authorize(request, emulator)
+    waba_id = request.path_params["waba_id"]
+    if waba_id != emulator.settings.waba_id:
+        raise graph_errors.unknown_object(waba_id, request.method)
+    name = request.query_params.get("name")
+    found = [t for t in emulator.templates.all() if name is None or t.name == name]
+    data = [t.to_graph(str(10**14 + i)) for i, t in enumerate(found)]
+    cursors = {"before": "MAZDZD", "after": "MjQZD"}
+    return JSONResponse({"data": data, "paging": {"cursors": cursors}})
+
+
 def _phone_number_info(emulator: Emulator) -> dict[str, Any]:
     settings = emulator.settings
     return {
@@ -210,6 +225,7 @@ def graph_routes() -> list[BaseRoute]:
         Route(ATTACHMENTS_PATH, download_media, methods=["GET"]),
         Route("/{version}/{phone_number_id}/messages", send_message, methods=["POST"]),
         Route("/{version}/{phone_number_id}/media", upload_media, methods=["POST"]),
+        Route("/{version}/{waba_id}/message_templates", message_templates, methods=["GET"]),
         Route("/{version}/{object_id}", graph_object, methods=["GET", "DELETE"]),
     ]
 

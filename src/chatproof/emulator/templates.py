@@ -61,6 +61,29 @@ class Template:
     header_params: int = 0
     buttons: tuple[str, ...] = field(default_factory=tuple)
 
+    def to_graph(self, template_id: str) -> dict[str, Any]:
+        """The template as ``GET /{waba-id}/message_templates`` lists it (SPEC shape:
+        ``name, language, status, category, id, components[{type, text, format, buttons}]``)."""
+        components: list[dict[str, Any]] = []
+        if self.header is not None:
+            header: dict[str, Any] = {"type": "HEADER", "format": self.header.upper()}
+            if self.header == "text":
+                header["text"] = " ".join(f"{{{{{i}}}}}" for i in range(1, self.header_params + 1))
+            components.append(header)
+        placeholders = " ".join(f"{{{{{i}}}}}" for i in range(1, self.body_params + 1))
+        components.append({"type": "BODY", "text": f"{self.name} {placeholders}".strip()})
+        if self.buttons:
+            buttons = [{"type": b.upper(), "text": b.replace("_", " ")} for b in self.buttons]
+            components.append({"type": "BUTTONS", "buttons": buttons})
+        return {
+            "name": self.name,
+            "language": self.language,
+            "status": self.status.value,
+            "category": self.category.value.upper(),
+            "id": template_id,
+            "components": components,
+        }
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["category"] = self.category.value

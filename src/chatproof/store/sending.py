@@ -10,6 +10,7 @@ transaction before its request leaves, which is what makes sending at most once.
 
 from __future__ import annotations
 
+import json
 import uuid
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from sqlalchemy import Connection, and_, case, func, or_, select, update
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.domain.consent import ConsentAction, ConsentEvent, ConsentSource
 from chatproof.domain.delivery import DeliveryState, advance, parse_state
+from chatproof.domain.policy import TemplateCategory
+from chatproof.domain.templates import TemplateSpec
 from chatproof.store import tables as t
 from chatproof.store._sql import insert_ignoring_duplicates
 from chatproof.store.errors import NotFound
@@ -221,6 +224,13 @@ class SendingRepository(ABC):
     @abstractmethod
     def latest_ids(self) -> tuple[int, int, int]:
         """The newest message, status and platform event ids."""
+
+    @abstractmethod
+    def replace_templates(self, templates: list[TemplateSpec], now: datetime) -> None:
+        """The synced catalogue becomes exactly ``templates``."""
+
+    @abstractmethod
+    def templates(self) -> list[TemplateSpec]: ...
 
     @abstractmethod
     def add_outbound_message(
@@ -591,6 +601,46 @@ class SqlAlchemySendingRepository(SendingRepository):
         for table in (t.messages, t.statuses, t.platform_events):
             found.append(int(self.conn.execute(select(func.max(table.c.id))).scalar() or 0))
         return found[0], found[1], found[2]
+
+    # synced templates
+
+    def replace_templates(self, templates: list[TemplateSpec], now: datetime) -> None:
+        self.conn.execute(t.message_templates.delete())
+        if templates:
+            self.conn.execute(
+                t.message_templates.insert(),
+                [
+                    {
+                        "name": spec.name,
+                        "language": spec.language,
+                        "category": spec.category.value,
+                        "approved": 1 if spec.approved else 0,
+                        "body_params": spec.body_params,
+                        "header_params": spec.header_params,
+                        "text": spec.text,
+                        "buttons": json.dumps(list(spec.buttons)),
+                        "synced_at": now,
+                    }
+                    for spec in templates
+                ],
+            )
+
+    def templates(self) -> list[TemplateSpec]:
+        m = t.message_templates.c
+        rows = self.conn.execute(select(t.message_templates).order_by(m.name, m.language))
+        return [
+            TemplateSpec(
+                name=r.name,
+                language=r.language,
+                category=TemplateCategory(r.category),
+                approved=bool(r.approved),
+                body_params=r.body_params,
+                header_params=r.header_params,
+                text=r.text,
+                buttons=tuple(json.loads(r.buttons)),
+            )
+            for r in rows
+        ]
 
     # the inbox projection of what was sent
 

@@ -531,3 +531,20 @@ procedure_versions = Table(
     Column("text", Text, nullable=False),
     Column("log_index", BigInteger),
 )
+
+# The business's message templates as last synced from the platform (issue 4); the
+# configured ones live in the configuration file.
+
+message_templates = Table(
+    "message_templates",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("language", String(16), primary_key=True),
+    Column("category", String(16), nullable=False),
+    Column("approved", SmallInteger, nullable=False),
+    Column("body_params", Integer, nullable=False),
+    Column("header_params", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("buttons", Text, nullable=False),
+    Column("synced_at", Moment, nullable=False),
+)

@@ -8,6 +8,7 @@ Authentication is the API's own dependency (``api_caller`` through ``allowed``).
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -15,12 +16,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from chatproof.channels.errors import ChannelError
 from chatproof.channels.whatsapp.errors import MessageValidationError
 from chatproof.domain.accounts import Permission, Principal
 from chatproof.domain.consent import ConsentAction, ConsentError, ConsentEvent, ConsentSource
 from chatproof.domain.snippets import SnippetError, render
-from chatproof.domain.templates import TemplateProblem
-from chatproof.services import broadcasts, consent, sending
+from chatproof.domain.templates import TemplateProblem, TemplateSpec
+from chatproof.services import broadcasts, consent, sending, templates
 from chatproof.store import NotFound
 from chatproof.web.api import allowed
 
@@ -327,4 +329,46 @@ def broadcast_report(request: Request, principal: Replier, broadcast_id: int) ->
             }
             for r in found.recipients
         ],
+    }
+
+
+Administrator = Annotated[Principal, Depends(allowed(Permission.SETTINGS))]
+
+
+def _template_json(spec: TemplateSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "language": spec.language,
+        "category": spec.category.value,
+        "approved": spec.approved,
+        "body_params": spec.body_params,
+        "header_params": spec.header_params,
+        "text": spec.text,
+    }
+
+
+@router.get("/templates")
+def list_templates(request: Request, principal: Replier) -> list[dict[str, Any]]:
+    """The catalogue agents choose from: configured templates overlaid by synced ones."""
+    return [_template_json(t) for t in _settings(request).sending.catalogue.all()]
+
+
+@router.post("/templates/sync")
+async def sync_templates(request: Request, principal: Administrator) -> dict[str, Any]:
+    """Read the business account's templates from the platform into the catalogue; 502 when
+    the platform cannot be asked."""
+    settings = request.app.state.settings
+    if not settings.templates.waba_id:
+        raise HTTPException(422, {"field": "templates.waba_id", "message": "is not configured"})
+    client = request.app.state.client
+    try:
+        report = await templates.fetch(client.list_templates, settings.templates.waba_id)
+    except ChannelError as exc:
+        raise HTTPException(502, f"the platform did not list the templates: {exc}") from None
+    writer = request.app.state.components.writer
+    await asyncio.to_thread(templates.store, writer, report, principal.actor, datetime.now(UTC))
+    _settings(request).sending.catalogue.replace_synced(report.templates)
+    return {
+        "synced": [_template_json(t) for t in report.templates],
+        "skipped": report.skipped,
     }

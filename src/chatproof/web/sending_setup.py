@@ -23,6 +23,7 @@ from chatproof.domain.opt_out import (
 from chatproof.domain.policy import PolicySettings, check_messaging_limit
 from chatproof.domain.snippets import placeholders
 from chatproof.domain.templates import TemplateCatalogue, TemplateSpec
+from chatproof.services import templates
 from chatproof.services.outbox_worker import OutboxWorker, WorkerSettings
 from chatproof.services.reactions import AutomationSettings, ReactionProcessor
 from chatproof.services.sending import SendingSettings
@@ -31,6 +32,7 @@ from chatproof.store import UnitOfWork
 logger = logging.getLogger(__name__)
 
 REACTION_POLL = 0.25
+TEMPLATE_REFRESH = 30.0
 
 DEFAULT_OPT_OUT_CONFIRMATION = {
     "de": "Sie wurden abgemeldet und erhalten keine Werbung mehr von uns. Schreiben Sie START, "
@@ -72,7 +74,7 @@ def sending_setup(settings: Settings) -> SendingSetup:
     if s.messages_per_second <= 0:
         raise ConfigError("sending.messages_per_second must be positive")
     try:
-        templates = [
+        configured = [
             TemplateSpec.from_mapping(item, f"templates.template[{i}]")
             for i, item in enumerate(settings.templates.template)
         ]
@@ -96,7 +98,7 @@ def sending_setup(settings: Settings) -> SendingSetup:
         raise ConfigError(str(exc)) from None
     sending = SendingSettings(
         PolicySettings(s.service_case_days, limit),
-        TemplateCatalogue(templates),
+        TemplateCatalogue(configured),
         settings.whatsapp.phone_number_id,
     )
     worker = WorkerSettings(
@@ -142,6 +144,21 @@ async def run_reactions(processor: ReactionProcessor, poll: float = REACTION_POL
             await asyncio.sleep(poll)
 
 
+async def refresh_templates(
+    catalogue: TemplateCatalogue,
+    reader: Callable[[], UnitOfWork],
+    poll: float = TEMPLATE_REFRESH,
+) -> None:
+    """Keep the catalogue at what was last synced (by the API or ``chatproof templates
+    sync`` in another process)."""
+    while True:
+        try:
+            catalogue.replace_synced(await asyncio.to_thread(templates.load, reader))
+        except Exception:
+            logger.exception("reading the synced templates failed")
+        await asyncio.sleep(poll)
+
+
 def background_tasks(
     setup: SendingSetup,
     writer: Callable[[], UnitOfWork],
@@ -152,6 +169,7 @@ def background_tasks(
     worker = OutboxWorker(writer, client.send_payload, setup.sending, setup.worker, reader=reader)
     processor = ReactionProcessor(writer, setup.sending, setup.automations, reader=reader)
     return [
+        asyncio.create_task(refresh_templates(setup.sending.catalogue, reader), name="templates"),
         asyncio.create_task(worker.run(), name="outbox"),
         asyncio.create_task(run_reactions(processor), name="reactions"),
     ]

@@ -10,6 +10,7 @@ from chatproof.domain.templates import (
     TemplateProblem,
     TemplateSpec,
     check_parameters,
+    from_platform,
     render_preview,
 )
 
@@ -73,3 +74,47 @@ def test_bad_configuration_names_the_key(data: dict, field: str) -> None:
     with pytest.raises(TemplateProblem) as raised:
         TemplateSpec.from_mapping(data, "t")
     assert raised.value.field == field
+
+
+SPEC_EXAMPLE = {
+    "category": "MARKETING",
+    "components": [
+        {"format": "TEXT", "text": "Fall Sale", "type": "HEADER"},
+        {
+            "example": {"body_text": [["Mark", "FALL25"]]},
+            "text": "Hi {{1}}, our Fall Sale is on! Use promo code {{2}} Get an extra 25% off!",
+            "type": "BODY",
+        },
+        {"text": "Not interested? Tap Stop Promotions", "type": "FOOTER"},
+        {"buttons": [{"text": "Stop promotions", "type": "QUICK_REPLY"}], "type": "BUTTONS"},
+    ],
+    "id": "920070352646140",
+    "language": "en_US",
+    "name": "2023_april_promo",
+    "status": "REJECTED",
+}
+
+
+def test_a_listed_template_from_the_platform() -> None:
+    spec = from_platform(SPEC_EXAMPLE)
+    assert (spec.name, spec.language, spec.category) == (
+        "2023_april_promo",
+        "en_US",
+        TemplateCategory.MARKETING,
+    )
+    assert (spec.body_params, spec.header_params, spec.approved) == (2, 0, False)
+    assert spec.buttons == ("Stop promotions",)
+
+
+def test_synced_templates_overlay_the_configured_ones() -> None:
+    catalogue = TemplateCatalogue([ORDER])
+    paused = TemplateSpec("order_update", "de", TemplateCategory.UTILITY, approved=False)
+    catalogue.replace_synced([paused])
+    assert not catalogue.get("order_update", "de").approved
+    catalogue.replace_synced([])
+    assert catalogue.get("order_update", "de") is ORDER
+
+
+def test_a_listed_template_without_a_name_is_refused() -> None:
+    with pytest.raises(TemplateProblem):
+        from_platform({"language": "de", "category": "UTILITY"})

@@ -383,6 +383,28 @@ class CloudApiClient:
             )
         )
 
+    async def list_templates(self, waba_id: str, *, max_pages: int = 50) -> list[JsonObject]:
+        """Every message template of the business account, following ``paging.next``.
+
+        Raises:
+            CloudApiError: the platform refused or could not be reached.
+            ConnectionConfigError: the provider has no such endpoint here.
+        """
+        url: str | None = self._connection.templates_url(waba_id)
+        found: list[JsonObject] = []
+        for _ in range(max_pages):
+            if url is None:
+                break
+            body = await self._request("list templates", "GET", url)
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise CloudApiError("template list carries no data array", http_status=200)
+            found.extend(item for item in data if isinstance(item, dict))
+            paging = body.get("paging")
+            following = paging.get("next") if isinstance(paging, dict) else None
+            url = following if isinstance(following, str) and following else None
+        return found
+
     async def mark_as_read(self, message_id: str, typing_indicator: bool = False) -> None:
         body = await self._request(
             "mark read",

@@ -129,6 +129,18 @@ class Connection:
             return f"{self._graph_prefix()}/{quote(self.phone_number_id, safe='')}/media"
         return f"{self.base_url}/media"
 
+    def templates_url(self, waba_id: str) -> str:
+        """Where the business account's message templates are listed (Meta's Graph path).
+
+        Raises:
+            ConnectionConfigError: for 360dialog, whose template API is not supported here.
+        """
+        if self.provider != "meta":
+            raise ConnectionConfigError(
+                f"{_PREFIX}.provider", "template sync needs the Meta Cloud API"
+            )
+        return f"{self._graph_prefix()}/{quote(waba_id, safe='')}/message_templates"
+
     def media_object_url(self, media_id: str) -> str:
         """Where a media object is read (URL, hash, size) and deleted."""
         return f"{self._graph_prefix()}/{quote(media_id, safe='')}"
