@@ -382,7 +382,8 @@ class OutboxWorker:
             outbox=row.id,
             origin=row.origin,
         )
-        append(uow.log, [entry], now)
+        (index,) = append(uow.log, [entry], now)
+        uow.sending.link_message_entry(platform_hash, index)
         self.stats.sent += 1
 
     def _failed(self, uow: UnitOfWork, item: _Claimed, error: BaseException, now: datetime) -> None:

@@ -247,6 +247,10 @@ class SendingRepository(ABC):
         """Show a sent message in its conversation; returns the wamid's keyed hash."""
 
     @abstractmethod
+    def link_message_entry(self, platform_id_hash: str, log_index: int) -> None:
+        """Point a sent message at its log entry, so a proof can be found by its wamid."""
+
+    @abstractmethod
     def advance_message(
         self, platform_id_hash: str, state: str, at: datetime, code: int | None
     ) -> None: ...
@@ -696,6 +700,14 @@ class SqlAlchemySendingRepository(SendingRepository):
             )
         )
         return platform_hash
+
+    def link_message_entry(self, platform_id_hash: str, log_index: int) -> None:
+        m = t.messages.c
+        self.conn.execute(
+            update(t.messages)
+            .where(m.platform_id_hash == platform_id_hash, m.log_index.is_(None))
+            .values(log_index=log_index)
+        )
 
     def advance_message(
         self, platform_id_hash: str, state: str, at: datetime, code: int | None

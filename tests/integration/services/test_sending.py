@@ -227,6 +227,9 @@ async def test_worker_sends_once_with_the_outbox_id_and_records_it(
     with engine.connect() as conn:
         directions = conn.execute(select(t.messages.c.direction)).scalars().all()
     assert sorted(directions) == ["inbound", "outbound"]
+    with uow_factory() as uow:  # a proof of the sent message is found by its wamid
+        found = uow.log.first_by_platform_id(row.platform_id_hash)
+        assert found is not None and uow.log.entry(found).kind == "message.outbound"
 
 
 @pytest.mark.parametrize(
