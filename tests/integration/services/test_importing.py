@@ -316,3 +316,28 @@ def test_progress_is_reported_in_bytes_up_to_the_whole_file(
     size = path.stat().st_size
     assert len(reports) == 2  # one per chunk of 2000 messages
     assert reports[-1] == (size, size)
+
+
+def test_a_damaged_file_in_the_zip_is_recorded_as_damaged(
+    importer: Callable[[], ImportUnitOfWork], blobs: BlobStore, engine: Engine, tmp_path: Path
+) -> None:
+    path = write_export(
+        tmp_path, sample("android-de-24h.txt"), media={"IMG-20240313-WA0001.jpg": JPEG}
+    )
+    data = path.read_bytes()
+    at = data.index(JPEG)
+    path.write_bytes(data[:at] + b"X" + data[at + 1 :])  # the CRC no longer matches
+
+    summary = run(importer, blobs, path)
+
+    assert (summary.added, summary.media_stored, summary.media_missing) == (10, 0, 2)
+    with engine.connect() as conn:
+        states = dict(
+            conn.execute(
+                select(t.messages.c.media_state, t.messages.c.media_error).where(
+                    t.messages.c.media_state.is_not(None)
+                )
+            ).all()
+        )
+    assert set(states) == {"damaged", "missing"}
+    assert states["damaged"] == "damaged in the export (its zip checksum does not match)"

@@ -56,6 +56,8 @@ appends are done per chunk, not per message."""
 
 MAX_REPORTED_BAD_LINES = 50
 
+DAMAGED = "damaged in the export (its zip checksum does not match)"
+
 Progress = Callable[[int, int], None]
 """``progress(bytes_read, bytes_total)``"""
 
@@ -417,32 +419,38 @@ class _Run:
         self.entries += len(entries)
 
     def _media(self, m: ChatMessage, at: datetime, detail: dict[str, object]) -> dict[str, object]:
-        """Seal and store the attachment if the export holds it; the row's media columns."""
+        """Seal and store the attachment if the export holds it; the row's media columns.
+
+        A file the zip does not hold is recorded as missing, one that fails the zip's CRC
+        check as damaged (both are counted as missing). A stored file is read back from the
+        blob store, which checks it against its SHA-256 address, before the import goes on.
+        """
         assert m.attachment is not None
         mime = mimetypes.guess_type(m.attachment)[0] or "application/octet-stream"
-        media_id = f"import:{self.import_id}:{m.line}"
+        columns: dict[str, object] = {
+            "media_id": f"import:{self.import_id}:{m.line}",
+            "media_mime_type": mime[:128],
+        }
         try:
             data = self.export.media(m.attachment)
-            error = None
-        except ImportFileError as exc:
-            data, error = None, str(exc)
+        except ImportFileError:
+            # The error column is stored in clear: it must not name the file or the export.
+            self.media_missing += 1
+            detail["media"] = "damaged"
+            return {**columns, "media_state": "damaged", "media_error": DAMAGED}
         if data is None:
             self.media_missing += 1
             detail["media"] = "missing"
-            return {
-                "media_id": media_id,
-                "media_mime_type": mime[:128],
-                "media_state": "missing",
-                "media_error": error,
-            }
+            return {**columns, "media_state": "missing"}
         sealed = self.uow.personal.seal_bytes(self.contact.subject_id, pack(data), at)
         blob = self.blobs.put(sealed)
+        if self.blobs.get(blob) != sealed:
+            raise ImportFileError(self.export.name, f"{m.attachment!r} did not read back as stored")
         self.media_stored += 1
         detail["media"] = "stored"
         detail["blob"] = blob
         return {
-            "media_id": media_id,
-            "media_mime_type": mime[:128],
+            **columns,
             "media_sha256": hashlib.sha256(data).hexdigest(),
             "media_state": "stored",
             "media_blob": blob,
