@@ -65,6 +65,7 @@ logger = logging.getLogger(__name__)
 Send = Callable[[Mapping[str, Any]], Awaitable[SendResult]]
 CALLBACK_PREFIX = "outbox:"
 DRAIN_TIMEOUT = 10.0
+MAX_RECORD_RETRIES = 5
 DEFAULT_CUSTOMER_INTERVAL = 1.0
 
 
@@ -495,6 +496,7 @@ class _Pipeline:
         self.sending: set[asyncio.Task[None]] = set()
         self.claiming: asyncio.Future[list[_Claimed]] | None = None
         self.current: _Claimed | None = None
+        self.record_failures = 0
 
     async def run(self) -> None:
         helpers = [asyncio.create_task(self._claimer()), asyncio.create_task(self._recorder())]
@@ -556,8 +558,15 @@ class _Pipeline:
         try:
             await asyncio.to_thread(self.worker._record, batch)
         except Exception:
-            # They stay in flight: the next start turns them into "outcome unknown".
+            # A lost race with another writer (a deadlock on PostgreSQL, say): try again in
+            # the next round. Should it keep failing, they stay in flight, and the next
+            # start shows them as "outcome unknown".
+            self.record_failures += 1
             logger.exception("recording %d send outcomes failed", len(batch))
+            if self.record_failures <= MAX_RECORD_RETRIES:
+                self.done = batch + self.done
+            return
+        self.record_failures = 0
 
     async def _drain(self) -> None:
         """On a stop: what was claimed but not sent goes back, sends under way finish."""

@@ -33,6 +33,10 @@ logger = logging.getLogger(__name__)
 
 REACTION_POLL = 0.25
 TEMPLATE_REFRESH = 30.0
+NO_PRIVACY_NOTICE_WARNING = (
+    "no privacy notice is configured: new contacts get no Art. 13 GDPR notice; set "
+    "[automations] privacy_notice_de and privacy_notice_en"
+)
 
 DEFAULT_OPT_OUT_CONFIRMATION = {
     "de": "Sie wurden abgemeldet und erhalten keine Werbung mehr von uns. Schreiben Sie START, "
@@ -166,6 +170,8 @@ def background_tasks(
     client: CloudApiClient,
 ) -> list[asyncio.Task[None]]:
     """The outbox worker and the after-ingest processor, as tasks of the running loop."""
+    if not setup.automations.privacy_notice:
+        logger.warning("%s", NO_PRIVACY_NOTICE_WARNING)
     worker = OutboxWorker(writer, client.send_payload, setup.sending, setup.worker, reader=reader)
     processor = ReactionProcessor(writer, setup.sending, setup.automations, reader=reader)
     return [

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from chatproof.config import Settings
+from chatproof.web.sending_setup import NO_PRIVACY_NOTICE_WARNING
 
 CONSENT = {
     "wa_id": "4915112345678",
@@ -94,3 +96,10 @@ async def test_unknown_quick_reply_is_422_naming_it(
     assert (response.status_code, response.json()["detail"]["field"]) == (422, "snippet")
     listed = await client.get("/api/quick-replies", headers=auth(settings))
     assert (listed.status_code, listed.json()) == (200, {})
+
+
+async def test_the_admin_is_warned_while_no_privacy_notice_is_configured(
+    caplog: pytest.LogCaptureFixture, client: httpx.AsyncClient
+) -> None:
+    warned = [r.getMessage() for r in caplog.get_records("setup")]
+    assert NO_PRIVACY_NOTICE_WARNING in warned
