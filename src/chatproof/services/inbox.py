@@ -48,6 +48,8 @@ class Thread:
     assignee_name: str
     team: tuple[User, ...]
     retention_class: str
+    message_classes: dict[int, str]
+    legal_hold: bool
 
 
 def _require(principal: Principal, permission: Permission) -> None:
@@ -120,17 +122,21 @@ def open_thread(
     with uow_factory() as uow:
         assignee = _within_reach(uow, principal, conversation_id)
         conversation = uow.conversations.get(conversation_id)
-        messages = uow.inbox.thread(conversation_id, limit=limit, before=before)
+        messages, classes = uow.inbox.thread(conversation_id, limit=limit, before=before)
+        held = conversation.subject_id in uow.holds.held_subjects()
         details = Details(
             assignee,
             uow.inbox.labels_of([conversation_id]).get(conversation_id, ()),
             tuple(uow.inbox.notes(conversation_id, conversation.subject_id)),
         )
         team = tuple(u for u in uow.users.all() if not u.disabled)
-        newest = uow.inbox.newest_sealed(conversation_id)
-        retention = uow.personal.sealer.retention_class
-        if newest is not None:
-            retention = uow.keystore.bucket_of(data_key_id(newest)).retention_class
+        newest = messages.items[0].id if messages.items and before is None else None
+        retention = classes.get(newest, "") if newest else ""
+        if not retention:
+            sealed = uow.inbox.newest_sealed(conversation_id)
+            retention = uow.personal.sealer.retention_class
+            if sealed is not None:
+                retention = uow.keystore.bucket_of(data_key_id(sealed)).retention_class
         if principal.may(Permission.REPLY) and before is None:
             uow.inbox.mark_read(conversation_id)
         record_read(
@@ -144,7 +150,7 @@ def open_thread(
         )
         uow.commit()
     name = next((u.display_name for u in team if u.id == assignee), "")
-    return Thread(conversation, messages, details, name, team, retention)
+    return Thread(conversation, messages, details, name, team, retention, classes, held)
 
 
 def assign(
@@ -236,11 +242,18 @@ def add_note(
 
 
 def access_log(
-    uow_factory: UowFactory, principal: Principal, *, limit: int = 200, before: int | None = None
+    uow_factory: UowFactory,
+    principal: Principal,
+    *,
+    limit: int = 200,
+    before: int | None = None,
+    actor: str = "",
+    target: str = "",
 ) -> list[AccessRecord]:
+    """Who read what, newest first, optionally for one person or one conversation."""
     _require(principal, Permission.ACCESS_LOG)
     with uow_factory() as uow:
-        return uow.inbox.access_log(limit=limit, before=before)
+        return uow.inbox.access_log(limit=limit, before=before, actor=actor, target=target)
 
 
 def version(uow_factory: UowFactory) -> str:

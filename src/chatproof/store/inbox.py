@@ -48,9 +48,11 @@ class InboxRepository(ABC):
         """Raises ValueError for a cursor this repository did not hand out."""
 
     @abstractmethod
-    def thread(self, conversation_id: int, *, limit: int, before: int | None) -> Page[MessageView]:
+    def thread(
+        self, conversation_id: int, *, limit: int, before: int | None
+    ) -> tuple[Page[MessageView], dict[int, str]]:
         """Newest first, like ``ConversationRepository.messages``, with the keys of the whole
-        page looked up at once. Raises NotFound."""
+        page looked up at once; and the retention class of each message. Raises NotFound."""
 
     @abstractmethod
     def newest_sealed(self, conversation_id: int) -> bytes | None:
@@ -93,7 +95,10 @@ class InboxRepository(ABC):
         """Changes whenever a message, status or note arrives."""
 
     @abstractmethod
-    def access_log(self, *, limit: int, before: int | None) -> list[AccessRecord]: ...
+    def access_log(
+        self, *, limit: int, before: int | None, actor: str = "", target: str = ""
+    ) -> list[AccessRecord]:
+        """Newest first; ``target`` also matches lists of conversations that include it."""
 
     @abstractmethod
     def index_pending(self, batch: int) -> int:
@@ -165,7 +170,9 @@ class SqlAlchemyInboxRepository(InboxRepository):
             next_cursor = _encode_cursor(last.last_message_at, last.id)
         return Page(items, next_cursor)
 
-    def thread(self, conversation_id: int, *, limit: int, before: int | None) -> Page[MessageView]:
+    def thread(
+        self, conversation_id: int, *, limit: int, before: int | None
+    ) -> tuple[Page[MessageView], dict[int, str]]:
         subject = self.conversations.get(conversation_id).subject_id
         m = t.messages.c
         query = select(t.messages).where(m.conversation_id == conversation_id)
@@ -182,7 +189,17 @@ class SqlAlchemyInboxRepository(InboxRepository):
             found = select(m.platform_id_hash, m.id).where(m.platform_id_hash.in_(refs))
             ids = {row.platform_id_hash: row.id for row in self.conn.execute(found)}
         items = tuple(self.conversations._message(row, subject, ids) for row in page)
-        return Page(items, str(items[-1].id) if len(rows) > limit else None)
+        classes = {row.id: self._retention_class(row.raw) for row in page}
+        page_of = Page(items, str(items[-1].id) if len(rows) > limit else None)
+        return page_of, {k: v for k, v in classes.items() if v}
+
+    def _retention_class(self, sealed: bytes) -> str:
+        try:
+            data = self.keys.data_key(data_key_id(sealed))
+        except ArchiveError:
+            return ""
+        bucket = self.keys.bucket_key(data.bucket_id, data.generation) if data else None
+        return bucket.retention_class if bucket else ""
 
     def newest_sealed(self, conversation_id: int) -> bytes | None:
         m = t.messages.c
@@ -329,11 +346,28 @@ class SqlAlchemyInboxRepository(InboxRepository):
         ).scalar()
         return "-".join(map(str, latest)) + f"-{assigned.timestamp() if assigned else 0:.0f}"
 
-    def access_log(self, *, limit: int, before: int | None) -> list[AccessRecord]:
+    def access_log(
+        self, *, limit: int, before: int | None, actor: str = "", target: str = ""
+    ) -> list[AccessRecord]:
         log = t.access_log.c
         query = select(log.id, log.at, log.actor, log.action, log.target).order_by(log.id.desc())
         if before is not None:
             query = query.where(log.id < before)
+        if actor:
+            query = query.where(log.actor == actor)
+        if target.startswith("conversation:") and target[13:].isdigit():
+            number = target[13:]
+            query = query.where(
+                or_(
+                    log.target == target,
+                    log.target == f"conversations:{number}",
+                    log.target.like(f"conversations:{number},%"),
+                    log.target.like(f"conversations:%,{number}"),
+                    log.target.like(f"conversations:%,{number},%"),
+                )
+            )
+        elif target:
+            query = query.where(log.target == target)
         return [
             AccessRecord(r.at, r.actor, r.action, r.target)
             for r in self.conn.execute(query.limit(limit))

@@ -249,3 +249,77 @@ async def test_bad_filters_are_400_naming_the_field(
     assert response.status_code == 400 and "view:" in response.json()["detail"]
     assert (await client.get("/inbox", params={"cursor": "nonsense"})).status_code == 400
     assert accounts.list_users(components.reader)
+
+
+async def test_a_supervisor_makes_one_message_a_booking_voucher(
+    client: httpx.AsyncClient, components: Components, settings: Settings
+) -> None:
+    await deliver(client, settings, "openapi/Text Message", "openapi/Image Message")
+    add(components, "lead", Role.SUPERVISOR)
+    await sign_in(client, "lead")
+    cid, _ = await first_conversation(client)
+    page = await client.get(f"/inbox/{cid}")
+    assert 'id="retention">business_letter' in page.text and 'data-retention="' not in page.text
+    # not the latest stored message, whose class the conversation shows
+    message_id = min(int(i) for i in re.findall(r'name="message_id" value="(\d+)"', page.text))
+    changed = await client.post(
+        f"/inbox/{cid}/message-retention",
+        data={
+            "message_id": str(message_id),
+            "retention_class": "booking_voucher",
+            "reason": "Rechnung 2026-114 per Chat",
+            "csrf": csrf_of(page),
+        },
+    )
+    assert changed.status_code == 303, changed.text
+    after = (await client.get(f"/inbox/{cid}")).text
+    assert 'data-retention="booking_voucher"' in after
+    assert "retention.reclassified" in _kinds(components)
+    no_reason = await client.post(
+        f"/inbox/{cid}/retention",
+        data={"retention_class": "booking_voucher", "reason": "", "csrf": csrf_of(page)},
+    )
+    assert no_reason.status_code == 400 and "reason" in no_reason.json()["detail"]
+
+
+async def test_agents_cannot_change_retention_classes(
+    client: httpx.AsyncClient, components: Components, settings: Settings
+) -> None:
+    await deliver(client, settings, "openapi/Text Message")
+    add(components, "maria", Role.AGENT)
+    await sign_in(client, "maria")
+    cid, page = await first_conversation(client)
+    assert "message-retention" not in (await client.get(f"/inbox/{cid}")).text
+    refused = await client.post(
+        f"/inbox/{cid}/retention",
+        data={"retention_class": "booking_voucher", "reason": "x", "csrf": csrf_of(page)},
+    )
+    assert refused.status_code == 403
+
+
+async def test_the_panel_shows_a_legal_hold_and_the_dpo_filters_the_access_log(
+    client: httpx.AsyncClient,
+    client_for: object,
+    components: Components,
+    settings: Settings,
+) -> None:
+    await deliver(client, settings, "openapi/Text Message")
+    add(components, "maria", Role.AGENT)
+    secret = add(components, "dana", Role.DPO)
+    await sign_in(client, "maria")
+    cid, _ = await first_conversation(client)
+    with components.writer() as uow:
+        subject = uow.conversations.get(cid).subject_id
+        uow.holds.place(subject, "LG Berlin 4 O 17/26", "test", datetime.now(UTC))
+        uow.commit()
+    assert 'id="legal-hold">Legal hold: <strong>yes' in (await client.get(f"/inbox/{cid}")).text
+    dpo = await client_for(components)  # type: ignore[operator]
+    dpo.headers["Accept-Language"] = "en"
+    await sign_in(dpo, "dana", secret=secret)
+    page = (await dpo.get(f"/inbox/{cid}")).text
+    assert f"/dpo/access-log?target=conversation:{cid}" in page
+    log = await dpo.get("/dpo/access-log", params={"target": f"conversation:{cid}"})
+    rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td>", log.text)
+    assert "user:maria" in rows and "user:dana" in rows
+    only_maria = await dpo.get("/dpo/access-log", params={"actor": "user:maria"})
+    assert set(re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td>", only_maria.text)) == {"user:maria"}

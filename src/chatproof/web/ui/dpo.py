@@ -18,7 +18,19 @@ Officer = Annotated[Browser, Depends(page_for(Permission.ACCESS_LOG))]
 
 @router.get("/access-log", response_class=HTMLResponse)
 def access_log(
-    request: Request, browser: Officer, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+    request: Request,
+    browser: Officer,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    actor: Annotated[str, Query(max_length=200)] = "",
+    target: Annotated[str, Query(max_length=200)] = "",
 ) -> Response:
-    records = inbox.access_log(request.app.state.components.reader, browser.principal, limit=limit)
-    return render(request, "access_log.html", {"records": records}, browser=browser)
+    """Who read what, newest first; for one person (``actor``) or one conversation."""
+    records = inbox.access_log(
+        request.app.state.components.reader,
+        browser.principal,
+        limit=limit,
+        actor=actor.strip(),
+        target=target.strip(),
+    )
+    context = {"records": records, "actor": actor, "target": target}
+    return render(request, "access_log.html", context, browser=browser)

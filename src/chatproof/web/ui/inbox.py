@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from chatproof.archive.errors import ArchiveError
 from chatproof.domain.accounts import Permission
 from chatproof.domain.errors import DomainError
 from chatproof.domain.phone import mask_phone
@@ -98,6 +99,8 @@ def _thread(request: Request, browser: Browser, conversation_id: int) -> dict[st
         "now": now,
         "composer": _composer(request, browser, conversation_id),
         "retention": thread.retention_class,
+        "message_classes": thread.message_classes,
+        "legal_hold": thread.legal_hold,
         "retention_classes": sorted(request.app.state.components.retention_classes),
     }
 
@@ -267,17 +270,39 @@ async def act(request: Request, browser: Reader, conversation_id: int, action: s
             inbox.add_note(writer, principal, now, conversation_id, form.get("note", ""))
         elif action == "retention":
             _reclassify(request, browser, conversation_id, form)
+        elif action == "message-retention":
+            _reclassify_message(request, browser, form)
         else:
             raise HTTPException(404, f"action: {action!r} is unknown")
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except NotAllowed as exc:
         raise HTTPException(403, str(exc)) from None
-    except (DomainError, ServiceError, ValueError) as exc:
+    except (DomainError, ServiceError, ArchiveError, ValueError) as exc:
         raise HTTPException(400, str(exc)) from None
     back = form.get("back", "")
     location = back if back.startswith("/inbox") else f"/inbox/{conversation_id}"
     return RedirectResponse(location, 303)
+
+
+def _reclassify_message(request: Request, browser: Browser, form: dict[str, str]) -> None:
+    """One message gets another class: an invoice sent by chat is a booking voucher."""
+    from chatproof.services.reclassify import reclassify_message
+
+    if not browser.principal.may(Permission.CHANGE_RETENTION):
+        raise NotAllowed("only supervisors change retention classes")
+    components = request.app.state.components
+    reclassify_message(
+        components.writer,
+        components.blobs,
+        int(form.get("message_id", "0") or 0),
+        form.get("retention_class", ""),
+        reason=form.get("reason", ""),
+        by=browser.principal.actor,
+        now=datetime.now(UTC),
+        tz=components.timezone,
+        classes=components.retention_classes,
+    )
 
 
 def _reclassify(
