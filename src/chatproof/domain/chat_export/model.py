@@ -57,7 +57,8 @@ class ExportFormat:
 
     def describe(self) -> str:
         """``android DD.MM.YY 24h`` — short, stable, recorded with every import."""
-        parts = {"d": "DD", "m": "MM", "y": "YY"}
+        year = "YYYY" if self.date_order is DateOrder.YMD else "YY"  # YY: two or four digits
+        parts = {"d": "DD", "m": "MM", "y": year}
         date = self.date_separator.join(parts[c] for c in self.date_order.value)
         clock = f"{self.clock}h" + ("+s" if self.seconds else "")
         return f"{self.platform.value} {date} {clock}"
