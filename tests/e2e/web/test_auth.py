@@ -192,3 +192,17 @@ async def test_pages_speak_the_browsers_language_until_the_user_chooses(
     assert "Keine Unterhaltungen." in page.text
     await client.post("/account/language", data={"language": "en", "csrf": csrf_of(page)})
     assert "No conversations." in (await client.get("/inbox")).text
+
+
+async def test_admins_see_the_settings_and_agents_get_403(
+    client: httpx.AsyncClient, components: Components
+) -> None:
+    secret = add(components, "boss", Role.ADMIN)
+    add(components, "maria", Role.AGENT)
+    await sign_in(client, "boss", secret=secret)
+    page = await client.get("/admin/settings")
+    assert page.status_code == 200
+    assert "Business hours" in page.text and "chatproof.toml" in page.text
+    await client.post("/logout", data={"csrf": csrf_of(page)})
+    await sign_in(client, "maria")
+    assert (await client.get("/admin/settings")).status_code == 403

@@ -87,3 +87,23 @@ def _one_time(request: Request, browser: Browser, username: str, password: str) 
     return translate(
         language_of(request, browser), "users.one_time", user=username, password=password
     )
+
+
+Settings = Annotated[Browser, Depends(page_for(Permission.SETTINGS))]
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(request: Request, browser: Settings) -> Response:
+    """What the installation is configured with: business hours and holidays, greeting,
+    away and privacy texts, quick replies, templates. They live in ``chatproof.toml``."""
+    automations = request.app.state.settings.automations
+    setup = request.app.state.sending
+    context = {
+        "hours": [(day, getattr(automations, f"hours_{day}", "")) for day in DAYS],
+        "automations": automations,
+        "quick_replies": setup.quick_replies,
+        "templates": setup.sending.catalogue.all(),
+        "config_file": str(request.app.state.settings.data_dir / "chatproof.toml"),
+    }
+    return render(request, "settings.html", context, browser=browser)
