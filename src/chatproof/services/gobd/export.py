@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import mimetypes
 import os
 import shutil
 import zipfile
@@ -55,6 +56,7 @@ from chatproof.services.errors import ServiceError
 from chatproof.services.gobd import tables as spec
 from chatproof.services.gobd.auditor_readme import auditor_readme
 from chatproof.services.gobd.validate import official_dtd, validate_index
+from chatproof.services.media import unpack
 from chatproof.services.procedure import record_procedure, versions_during
 from chatproof.store import UnitOfWork
 from chatproof.store import tables as t
@@ -266,6 +268,9 @@ class _TableWriter:
 
     def _prefetch(self, source: SqlExportSource, opener: BulkOpener, sealed: list[bytes]) -> None:
         opener.forget_data_keys()
+        self._add_keys(source, opener, sealed)
+
+    def _add_keys(self, source: SqlExportSource, opener: BulkOpener, sealed: list[bytes]) -> None:
         rows = source.data_keys([bytes(s[1:17]) for s in sealed])
         known = opener.known_buckets()
         missing = {r.bucket_id for r in rows if (r.bucket_id, r.generation) not in known}
@@ -351,8 +356,8 @@ class _TableWriter:
                         )
                     )  # fmt: skip
                     if mime or blob:
-                        self._media(media_writer, opener, mid, subject, mime, blob, filename,
-                                    media_state)  # fmt: skip
+                        media = (mid, subject, mime, blob, filename, media_state)
+                        self._media(media_writer, source, opener, media)
                 writer.writerows(rows)
                 summary.messages += len(rows)
                 done += len(page)
@@ -362,29 +367,37 @@ class _TableWriter:
     def _media(
         self,
         writer: Any,
+        source: SqlExportSource,
         opener: BulkOpener,
-        message_id: int,
-        subject: str,
-        mime: str | None,
-        blob: str | None,
-        filename: bytes | None,
-        state: str | None,
+        media: tuple[int, str, str | None, str | None, bytes | None, str | None],
     ) -> None:
+        """The attachment, opened (media blobs are sealed under their own data key) and
+        written under the SHA-256 of its bytes."""
+        message_id, subject, mime, blob, filename, state = media
         name = _open_text(opener, subject, filename)
-        path = self.ctx.blobs.path_for(blob) if blob else None
-        relative, size = "", ""
-        if path is not None and path.exists():
-            relative = f"media/{blob}"
+        relative, digest, size = "", "", ""
+        data = None
+        if blob and self.ctx.blobs.path_for(blob).exists():
+            sealed = self.ctx.blobs.get(blob)
+            self._add_keys(source, opener, [sealed])
+            try:
+                data = unpack(opener.open(subject, sealed))
+            except ContentErased:
+                state = "erased"
+        if data is not None:
+            digest = hashlib.sha256(data).hexdigest()
+            extension = mimetypes.guess_extension((mime or "").split(";")[0].strip()) or ""
+            relative = f"media/{digest}{extension}"
             target = self.folder / relative
             if not target.exists():
-                shutil.copyfile(path, target)
-            size = str(target.stat().st_size)
+                target.write_bytes(data)
+            size = str(len(data))
             self.summary.media_files += 1
         else:
             self.summary.media_missing += 1
-            state = "missing" if blob else (state or "pending")
+            state = state if state == "erased" else ("missing" if blob else (state or "pending"))
         writer.writerow(
-            (message_id, mime or "", escape_text(name), blob or "", size, relative, state or "")
+            (message_id, mime or "", escape_text(name), digest, size, relative, state or "")
         )
 
     def _statuses(
