@@ -229,11 +229,15 @@ def demo(
     port: Annotated[int | None, typer.Option(help="chatproof's port.")] = None,
     emulator_port: Annotated[int | None, typer.Option(help="The emulator's port.")] = None,
     pace: Annotated[float, typer.Option(help="Seconds between customer messages.")] = 1.5,
+    live: Annotated[
+        float, typer.Option(help="Seconds between live customer messages afterwards (0: none).")
+    ] = 20.0,
 ) -> None:
     """Start chatproof on SQLite with the emulator and simulated customers; Ctrl-C stops all.
 
     Example: chatproof demo --data-dir ./chatproof-data
     """
+    from chatproof.commands.demo_customers import a_customer_writes
     from chatproof.commands.users import demo_logins
     from chatproof.config import CONFIG_FILE
     from chatproof.datadir import initialise
@@ -279,8 +283,12 @@ def demo(
         token = settings.server.api_token
         typer.echo(f'  curl -H "Authorization: Bearer {token}" {base}/api/conversations')
         typer.echo("Press Ctrl-C to stop.")
+        turn, next_live = 0, time.monotonic() + live
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
+            if live > 0 and time.monotonic() >= next_live:
+                a_customer_writes(emulator_base, turn)
+                turn, next_live = turn + 1, time.monotonic() + live
         raise ChatproofError("a demo process stopped unexpectedly")
     except KeyboardInterrupt:
         typer.echo("Stopping …")

@@ -1,4 +1,5 @@
-"""``chatproof demo`` opens on the inbox: it prints the team's logins, and they work."""
+"""``chatproof demo`` opens on the inbox: it prints the team's logins, they work, and
+simulated customers keep writing."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.slow
 def test_the_demo_prints_logins_that_open_the_inbox(tmp_path: Path) -> None:
     port, emulator_port = free_port(), free_port()
     options = ["--port", str(port), "--emulator-port", str(emulator_port), "--pace", "0.02"]
+    options += ["--live", "0.5"]
     demo = subprocess.Popen(
         [sys.executable, "-m", "chatproof", "demo", "--data-dir", str(tmp_path / "demo"), *options],
         stdout=subprocess.PIPE,
@@ -52,6 +54,19 @@ def test_the_demo_prints_logins_that_open_the_inbox(tmp_path: Path) -> None:
             inbox = browser.get("/", follow_redirects=True)
             assert inbox.url.path == "/inbox"
             assert "Anna Schmidt" in inbox.text
+            token = re.search(r"API token: (\S+)\)", text)
+            assert token
+            api = {"Authorization": f"Bearer {token.group(1)}"}
+
+            def received() -> int:
+                listing = browser.get("/api/conversations", headers=api).json()
+                return sum(c["message_count"] for c in listing["items"])
+
+            before = received()
+            deadline = time.monotonic() + 10
+            while received() <= before and time.monotonic() < deadline:
+                time.sleep(0.3)
+            assert received() > before, "live customers keep writing"
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(timeout=20)
