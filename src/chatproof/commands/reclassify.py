@@ -4,7 +4,9 @@ operating-system user who made it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -42,19 +44,7 @@ def reclassify_message_command(
     """
     from chatproof.services.reclassify import reclassify_message
 
-    with components_for(data_dir) as components:
-        done = reclassify_message(
-            components.writer,
-            components.blobs,
-            message_id,
-            to,
-            reason=reason,
-            by=actor(),
-            now=datetime.now(UTC),
-            tz=components.timezone,
-            classes=components.retention_classes,
-        )
-    _report(done, as_json)
+    _report(_reclassify(reclassify_message, message_id, to, reason, data_dir), as_json)
 
 
 @reclassify_app.command("conversation")
@@ -66,17 +56,27 @@ def reclassify_conversation_command(
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Give every message of a conversation so far another retention class.
+    """Give every message of a conversation, so far and to come, another retention class.
 
     Example: chatproof reclassify conversation 12 --to books_and_records --reason "contract"
     """
     from chatproof.services.reclassify import reclassify_conversation
 
+    _report(_reclassify(reclassify_conversation, conversation_id, to, reason, data_dir), as_json)
+
+
+def _reclassify(
+    service: Callable[..., Reclassified],
+    target: int,
+    to: str,
+    reason: str,
+    data_dir: Path | None,
+) -> Reclassified:
     with components_for(data_dir) as components:
-        done = reclassify_conversation(
+        return service(
             components.writer,
             components.blobs,
-            conversation_id,
+            target,
             to,
             reason=reason,
             by=actor(),
@@ -84,7 +84,6 @@ def reclassify_conversation_command(
             tz=components.timezone,
             classes=components.retention_classes,
         )
-    _report(done, as_json)
 
 
 def _report(done: Reclassified, as_json: bool) -> None:
