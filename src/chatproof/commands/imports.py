@@ -8,7 +8,7 @@ import sys
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,6 +21,10 @@ from chatproof.commands.common import (
     stderr,
 )
 from chatproof.domain.errors import ChatproofError
+
+if TYPE_CHECKING:
+    from chatproof.domain.chat_export import DateOrder
+    from chatproof.services.importing import ExportFile, ImportOptions, ImportSummary
 
 import_app = typer.Typer(help="Import chats from outside the Cloud API.", no_args_is_help=True)
 
@@ -100,7 +104,7 @@ def whatsapp_export(
     _report([s.as_dict() for s in summaries], as_json)
 
 
-def _date_order(value: str | None) -> Any:
+def _date_order(value: str | None) -> DateOrder | None:
     from chatproof.domain.chat_export import DateOrder
 
     if value is None:
@@ -124,7 +128,7 @@ def _ask_business_name() -> str:
     return name
 
 
-def _dry_run(export: Any, options: Any, jsonl: bool) -> dict[str, Any]:
+def _dry_run(export: ExportFile, options: ImportOptions, jsonl: bool) -> dict[str, Any]:
     from chatproof.domain.chat_export import BadLine
     from chatproof.services.importing import preview
 
@@ -158,7 +162,7 @@ def _dry_run(export: Any, options: Any, jsonl: bool) -> dict[str, Any]:
     }
 
 
-def _import(export: Any, options: Any, data_dir: Path | None) -> Any:
+def _import(export: ExportFile, options: ImportOptions, data_dir: Path | None) -> ImportSummary:
     from functools import partial
 
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
