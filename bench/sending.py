@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
 import sys
 import tempfile
 import time
@@ -179,6 +180,7 @@ async def run_send(args: argparse.Namespace, progress: Progress | None) -> dict[
                 )
                 sent_task = progress.add_task("sending", total=args.messages) if progress else None
                 start = time.perf_counter()
+                cpu_before = time.process_time()
                 busy_before = system_cpu()[0]
                 running = asyncio.create_task(worker.run())
                 while worker.stats.sent + worker.stats.failed < args.messages:
@@ -190,6 +192,7 @@ async def run_send(args: argparse.Namespace, progress: Progress | None) -> dict[
                 running.cancel()
                 await asyncio.gather(running, return_exceptions=True)
                 elapsed = time.perf_counter() - start
+                cpu = time.process_time() - cpu_before
                 busy = system_cpu()[0] - busy_before
             accepted = [m.accepted_at for m in _emulator_sent(server)]
         finally:
@@ -209,6 +212,8 @@ async def run_send(args: argparse.Namespace, progress: Progress | None) -> dict[
         "achieved_rate": rate,
         "share_of_allowed": rate / args.rate,
         "machine_busy_cpu_seconds": busy,
+        "process_cpu_ms_per_message": 1000 * cpu / max(1, worker.stats.sent),
+        "load_average": os.getloadavg()[0],
         "target_met": rate / args.rate >= TARGET_SHARE and worker.stats.throughput_refusals == 0,
     }
 
@@ -245,6 +250,10 @@ def render(report: dict[str, Any], console: Console) -> None:
     table.add_row("share of allowed rate", f"{send['share_of_allowed']:.1%}")
     table.add_row("130429 answers", f"{send['throughput_refusals_130429']}")
     table.add_row("target met (≥95 %, no 130429)", "yes" if send["target_met"] else "NO")
+    table.add_row(
+        "CPU per message (ms, worker + emulator)", f"{send['process_cpu_ms_per_message']:.2f}"
+    )
+    table.add_row("load average during the run", f"{send['load_average']:.1f}")
     table.add_row("calibration (ms, lower = faster)", f"{report['calibration_ms']:.1f}")
     console.print(table)
 

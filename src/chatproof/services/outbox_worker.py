@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from chatproof.archive.log import append
+from chatproof.archive.log import EntryDraft, append
 from chatproof.channels.whatsapp.client import SendResult
 from chatproof.channels.whatsapp.errors import CloudApiError, MessageValidationError
 from chatproof.domain.consent import MARKETING, ConsentAction, ConsentEvent, ConsentSource
@@ -58,7 +58,7 @@ from chatproof.services.sending import (
     limit_usage,
 )
 from chatproof.store import UnitOfWork
-from chatproof.store.sending import OutboxRow
+from chatproof.store.sending import ContactRef, OutboxRow
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,8 @@ class _Claimed:
     row: OutboxRow
     payload: dict[str, Any]
     customer: str
+    subject_id: str = ""
+    preview: str = ""
     result: SendResult | None = None
     error: BaseException | None = None
 
@@ -300,7 +302,7 @@ class OutboxWorker:
         document = json.loads(uow.personal.unseal_bytes(contact.subject_id, row.payload))
         payload = dict(document["payload"])
         payload["biz_opaque_callback_data"] = callback_data(row.id)
-        uow.sending.update_outbox(
+        taken = uow.sending.update_outbox(
             row.id,
             ("queued",),
             state="in_flight",
@@ -308,8 +310,12 @@ class OutboxWorker:
             business_initiated=1 if decision.business_initiated else 0,
             updated_at=now,
         )
+        if not taken:
+            return None  # another worker (a second server on PostgreSQL) claimed it first
         self.pacer.record(contact.wa_id_hash, clock)
-        return _Claimed(row, payload, contact.wa_id_hash)
+        return _Claimed(
+            row, payload, contact.wa_id_hash, contact.subject_id, str(document.get("preview", ""))
+        )
 
     def _request(self, row: OutboxRow) -> OutboundRequest:
         if row.kind != MessageKind.TEMPLATE.value:
@@ -342,40 +348,57 @@ class OutboxWorker:
     def _record(self, claimed: list[_Claimed]) -> None:
         now = self.now()
         with self.uow_factory() as uow:
+            uow.personal.prepare((item.subject_id, now) for item in claimed if item.result)
+            sent: list[tuple[str, EntryDraft]] = []
             for item in claimed:
                 if item.result is not None:
-                    self._sent(uow, item, item.result, now)
+                    sent.append(self._sent(uow, item, item.result, now))
                 else:
                     assert item.error is not None
                     self._failed(uow, item, item.error, now)
+            indexes = append(uow.log, [entry for _, entry in sent], now)
+            for (platform_hash, _), index in zip(sent, indexes, strict=True):
+                uow.sending.link_message_entry(platform_hash, index)
             uow.commit()
 
-    def _sent(self, uow: UnitOfWork, item: _Claimed, result: SendResult, now: datetime) -> None:
+    def _sent(
+        self, uow: UnitOfWork, item: _Claimed, result: SendResult, now: datetime
+    ) -> tuple[str, EntryDraft]:
+        """Show the sent message in its conversation and mark the row sent; returns the log
+        entry to append (all of a round's go in at once)."""
         row = item.row
-        contact = uow.sending.contact(row.contact_id)
         current = uow.sending.outbox(row.id)
-        delivery = current.delivery or "accepted"
-        platform_hash = uow.sending.add_outbound_message(
+        contact = ContactRef(row.contact_id, item.subject_id, item.customer, "")
+        raw = json.dumps(item.payload).encode()
+        platform_hash, sealed = uow.sending.add_outbound_message(
             contact,
             self.sending.business_number_id,
             result.message_id,
-            item.payload.get("type", "text"),
-            _preview(uow, contact.subject_id, row),
-            json.dumps(item.payload).encode(),
+            str(item.payload.get("type", "text")),
+            item.preview,
+            raw,
             now,
-            delivery,
+            current.delivery or "accepted",
         )
-        uow.sending.update_outbox(row.id, ("in_flight",), state="sent", updated_at=now)
-        uow.sending.update_outbox(
+        moved = uow.sending.update_outbox(
             row.id,
-            ("in_flight", "sent", "failed", "unknown"),
+            ("in_flight",),
+            state="sent",
             platform_id_hash=platform_hash,
             sent_at=now,
+            updated_at=now,
         )
-        sealed = uow.personal.seal_bytes(contact.subject_id, json.dumps(item.payload).encode(), now)
+        if not moved:  # a status webhook was faster and reconciled (or failed) it already
+            uow.sending.update_outbox(
+                row.id,
+                ("sent", "failed", "unknown"),
+                platform_id_hash=platform_hash,
+                sent_at=now,
+            )
+        self.stats.sent += 1
         entry = uow.personal.entry(
             "message.outbound",
-            contact.subject_id,
+            item.subject_id,
             now,
             platform_id_hash=platform_hash,
             content=sealed,
@@ -383,9 +406,7 @@ class OutboxWorker:
             outbox=row.id,
             origin=row.origin,
         )
-        (index,) = append(uow.log, [entry], now)
-        uow.sending.link_message_entry(platform_hash, index)
-        self.stats.sent += 1
+        return platform_hash, entry
 
     def _failed(self, uow: UnitOfWork, item: _Claimed, error: BaseException, now: datetime) -> None:
         row = item.row
@@ -479,11 +500,6 @@ def mark_failed_in(
             "platform:131050",
         )
         consent.record_in(uow, contact, withdrawal, now)
-
-
-def _preview(uow: UnitOfWork, subject_id: str, row: OutboxRow) -> str:
-    document = json.loads(uow.personal.unseal_bytes(subject_id, row.payload))
-    return str(document.get("preview", ""))
 
 
 class _Pipeline:

@@ -243,8 +243,9 @@ class SendingRepository(ABC):
         raw: bytes,
         at: datetime,
         state: str,
-    ) -> str:
-        """Show a sent message in its conversation; returns the wamid's keyed hash."""
+    ) -> tuple[str, bytes]:
+        """Show a sent message in its conversation; returns the wamid's keyed hash and the
+        sealed request (the content of its log entry)."""
 
     @abstractmethod
     def link_message_entry(self, platform_id_hash: str, log_index: int) -> None:
@@ -658,7 +659,7 @@ class SqlAlchemySendingRepository(SendingRepository):
         raw: bytes,
         at: datetime,
         state: str,
-    ) -> str:
+    ) -> tuple[str, bytes]:
         c = t.conversations.c
         key = {"contact_id": contact.id, "business_number_id": business_number_id}
         self.conn.execute(
@@ -699,7 +700,7 @@ class SqlAlchemySendingRepository(SendingRepository):
                 last_message_at=case((c.last_message_at < at, at), else_=c.last_message_at),
             )
         )
-        return platform_hash
+        return platform_hash, sealed_raw
 
     def link_message_entry(self, platform_id_hash: str, log_index: int) -> None:
         m = t.messages.c
