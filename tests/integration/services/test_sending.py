@@ -372,3 +372,19 @@ async def test_a_message_that_cannot_be_prepared_fails_alone(
     assert [p["to"] for p in platform.sent] == [BEN]
     states = {row.id: (row.state, row.reason) for row in outbox(engine)}
     assert states[broken][0] == "failed" and "could not be prepared" in states[broken][1]
+
+
+async def test_a_message_claimed_by_another_worker_is_not_sent_again(
+    uow_factory: UowFactory, engine: Engine
+) -> None:
+    queue_reply(uow_factory)
+    with uow_factory() as uow:  # what a second server read before the first one claimed
+        (stale,) = uow.sending.due_outbox(NOW, 10)
+    first, second = FakePlatform(), FakePlatform()
+    await worker(uow_factory, first, [NOW]).run_once()
+    late = worker(uow_factory, second, [NOW])
+    with uow_factory() as uow:
+        assert late._claim_one(uow, stale, NOW, 0.0) is None
+        uow.commit()
+    assert (len(first.sent), second.sent) == (1, [])
+    assert [row.attempts for row in outbox(engine)] == [1]
