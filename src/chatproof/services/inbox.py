@@ -76,6 +76,13 @@ def check_reach(uow_factory: UowFactory, principal: Principal, conversation_id: 
         _within_reach(uow, principal, conversation_id)
 
 
+def check_message_reach(uow_factory: UowFactory, principal: Principal, message_id: int) -> None:
+    """Like ``check_reach``, for the conversation a message belongs to."""
+    _require(principal, Permission.READ_OWN)
+    with uow_factory() as uow:
+        _within_reach(uow, principal, uow.sealed.message(message_id).conversation_id)
+
+
 def list_inbox(
     uow_factory: UowFactory,
     principal: Principal,

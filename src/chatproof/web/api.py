@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
 from chatproof.archive.errors import ContentErased
 from chatproof.domain.accounts import Permission, Principal
-from chatproof.services import conversations, media, quarantine
+from chatproof.services import conversations, inbox, media, quarantine
+from chatproof.services.inbox import NotAllowed
 from chatproof.store import NotFound
 from chatproof.web.auth import api_principal, ensure
 from chatproof.web.schemas import (
@@ -58,20 +59,36 @@ def list_conversations(
     cursor: str | None = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$")] = None,
 ) -> ConversationPage:
+    writer, now = request.app.state.components.writer, datetime.now(UTC)
     try:
-        page = conversations.list_conversations(
-            request.app.state.components.writer,
-            principal.actor,
-            datetime.now(UTC),
-            limit=limit,
-            cursor=cursor,
-            status=status,
-        )
+        if principal.may(Permission.READ_ALL):
+            page = conversations.list_conversations(
+                writer, principal.actor, now, limit=limit, cursor=cursor, status=status
+            )
+            found = list(page.items)
+        else:
+            # an agent's token sees what the agent sees in the inbox: own and unassigned
+            scoped = inbox.list_inbox(
+                writer, principal, now, status=status, cursor=cursor, limit=limit
+            )
+            page, found = scoped, [row.conversation for row in scoped.items]
     except ValueError as exc:
         raise HTTPException(400, f"cursor: {exc}") from None
     return ConversationPage(
-        items=[ConversationOut.of(c) for c in page.items], next_cursor=page.next_cursor
+        items=[ConversationOut.of(c) for c in found], next_cursor=page.next_cursor
     )
+
+
+def _within_reach(request: Request, principal: Principal, conversation_id: int) -> None:
+    """403 for a conversation assigned to someone else (agents), 404 if there is none."""
+    if principal.may(Permission.READ_ALL):
+        return
+    try:
+        inbox.check_reach(request.app.state.components.reader, principal, conversation_id)
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
 
 
 @router.get("/conversations/{conversation_id}/messages", response_model=MessagePage)
@@ -82,6 +99,7 @@ def list_messages(
     limit: Annotated[int, Query(ge=1, le=conversations.MAX_PAGE)] = 50,
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> MessagePage:
+    _within_reach(request, principal, conversation_id)
     try:
         _, page = conversations.read_messages(
             request.app.state.components.writer,
@@ -124,6 +142,13 @@ def resolve_quarantine(request: Request, principal: QuarantineKeeper, quarantine
 def message_media(request: Request, principal: Reader, message_id: int) -> Response:
     """The bytes of a message's image, voice note, video or document. The read is logged."""
     components = request.app.state.components
+    if not principal.may(Permission.READ_ALL):
+        try:
+            inbox.check_message_reach(components.reader, principal, message_id)
+        except NotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+        except NotAllowed as exc:
+            raise HTTPException(403, str(exc)) from None
     try:
         data, mime_type = media.read_media(
             components.writer, components.blobs, principal.actor, datetime.now(UTC), message_id

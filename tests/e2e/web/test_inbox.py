@@ -323,3 +323,29 @@ async def test_the_panel_shows_a_legal_hold_and_the_dpo_filters_the_access_log(
     assert "user:maria" in rows and "user:dana" in rows
     only_maria = await dpo.get("/dpo/access-log", params={"actor": "user:maria"})
     assert set(re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td>", only_maria.text)) == {"user:maria"}
+
+
+async def test_an_agents_api_token_reaches_what_the_agent_reaches(
+    client: httpx.AsyncClient, components: Components, settings: Settings
+) -> None:
+    await deliver(client, settings, "openapi/Text Message", "openapi/Image Message")
+    add(components, "maria", Role.AGENT)
+    add(components, "jonas", Role.AGENT)
+    now = datetime.now(UTC)
+    jonas_token = accounts.create_api_token(components.writer, "test", now, "jonas", "x")
+    mine = {"Authorization": f"Bearer {jonas_token}"}
+    listed = (await client.get("/api/conversations", headers=mine)).json()["items"]
+    (conversation,) = listed
+    cid = conversation["id"]
+    await sign_in(client, "maria")
+    page = await client.get("/inbox")
+    await client.post(f"/inbox/{cid}/assign", data={"user_id": "me", "csrf": csrf_of(page)})
+    assert (await client.get("/api/conversations", headers=mine)).json()["items"] == []
+    refused = await client.get(f"/api/conversations/{cid}/messages", headers=mine)
+    assert refused.status_code == 403
+    with components.reader() as uow:
+        image = next(m for m in uow.sealed.messages(conversation_id=cid) if m.media_state)
+    media = await client.get(f"/api/messages/{image.id}/media", headers=mine)
+    assert media.status_code == 403
+    installation = {"Authorization": f"Bearer {settings.server.api_token}"}
+    assert (await client.get(f"/api/conversations/{cid}/messages", headers=installation)).is_success
