@@ -253,11 +253,11 @@ def test_an_imported_chat_agrees_with_its_log(tmp_path: Path) -> None:
 
 
 def send(components: Components, payload: bytes, sealed_again: bytes | None = None) -> None:
-    """What the outbox worker does for a sent message: the row shows it in the conversation,
-    and the log entry holds the payload sealed once more."""
+    """A sent message whose log entry holds the payload sealed once more, as the outbox
+    worker wrote them before entry and row shared one ciphertext."""
     with components.writer() as uow:
         contact = uow.sending.ensure_contact("4915123456789", NOW)
-        platform_id = uow.sending.add_outbound_message(
+        platform_id, _ = uow.sending.add_outbound_message(
             contact, "106540352242922", "wamid.sent-1", "text", "Hallo", payload, NOW, "accepted"
         )
         sealed = uow.personal.seal_bytes(contact.subject_id, sealed_again or payload, NOW)
