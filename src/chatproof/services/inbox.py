@@ -276,6 +276,14 @@ def index_pending(uow_factory: UowFactory, batch: int = INDEX_BATCH) -> int:
     return added
 
 
+def forget_erased(uow_factory: UowFactory) -> int:
+    """Drop from the search index what retention shredding erased; return how many."""
+    with uow_factory() as uow:
+        dropped = uow.inbox.forget_erased()
+        uow.commit()
+    return dropped
+
+
 def all_labels(uow_factory: UowFactory) -> list[str]:
     with uow_factory() as uow:
         return uow.inbox.all_labels()

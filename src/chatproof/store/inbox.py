@@ -107,6 +107,11 @@ class InboxRepository(ABC):
     @abstractmethod
     def forget_subject(self, subject_id: str) -> int: ...
 
+    @abstractmethod
+    def forget_erased(self) -> int:
+        """Drop the words of messages whose bucket was shredded (retention ran out) while
+        their data subject lives on; return how many."""
+
 
 class SqlAlchemyInboxRepository(InboxRepository):
     def __init__(
@@ -413,6 +418,7 @@ class SqlAlchemyInboxRepository(InboxRepository):
             .order_by(m.id)
             .limit(batch)
         ).all()
+        self._prefetch(row.text for row in rows)
         values = [
             {
                 "message_id": row.id,
@@ -431,23 +437,56 @@ class SqlAlchemyInboxRepository(InboxRepository):
                 )
         return len(values)
 
-    def forget_subject(self, subject_id: str) -> int:
-        s = t.message_search.c
+    def forget_erased(self) -> int:
+        s, m, b = t.message_search.c, t.messages.c, t.bucket_keys.c
+        partly_shredded = (
+            select(b.subject_id).where(b.shredded_at.is_not(None)).distinct().scalar_subquery()
+        )
+        rows = self.conn.execute(
+            select(s.message_id, s.body, m.text)
+            .join(t.messages, m.id == s.message_id)
+            .where(s.subject_id.in_(partly_shredded))
+        ).all()
+        self._prefetch(row.text for row in rows)
+        erased = []
+        for row in rows:
+            try:
+                data = self.keys.data_key(data_key_id(row.text))
+            except ArchiveError:
+                continue
+            bucket = self.keys.bucket_key(data.bucket_id, data.generation) if data else None
+            if bucket is None or bucket.shredded_at is not None:
+                erased.append({"message_id": row.message_id, "body": row.body})
+        self._remove(erased)
+        return len(erased)
+
+    def _remove(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
         if self.sqlite:
             self._ensure_word_index()
-            rows = self.conn.execute(
-                select(s.message_id, s.body).where(s.subject_id == subject_id)
-            ).all()
-            if rows:
-                self.conn.execute(
-                    text(
-                        "INSERT INTO message_fts(message_fts, rowid, body) "
-                        "VALUES ('delete', :message_id, :body)"
-                    ),
-                    [{"message_id": r.message_id, "body": r.body} for r in rows],
-                )
-        result = self.conn.execute(delete(t.message_search).where(s.subject_id == subject_id))
-        return result.rowcount
+            self.conn.execute(
+                text(
+                    "INSERT INTO message_fts(message_fts, rowid, body) "
+                    "VALUES ('delete', :message_id, :body)"
+                ),
+                rows,
+            )
+        s = t.message_search.c
+        for part in _chunked([r["message_id"] for r in rows], 500):
+            self.conn.execute(delete(t.message_search).where(s.message_id.in_(part)))
+
+    def forget_subject(self, subject_id: str) -> int:
+        s = t.message_search.c
+        rows = self.conn.execute(
+            select(s.message_id, s.body).where(s.subject_id == subject_id)
+        ).all()
+        self._remove([{"message_id": r.message_id, "body": r.body} for r in rows])
+        return len(rows)
+
+
+def _chunked(items: list[int], size: int) -> list[list[int]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def _encode_cursor(at: datetime, conversation_id: int) -> str:

@@ -11,13 +11,14 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from chatproof.services.inbox import index_pending
+from chatproof.services.inbox import forget_erased, index_pending
 from chatproof.web.ui import admin, dpo, home, inbox, login, statistics
 from chatproof.web.ui.pages import HERE
 
 logger = logging.getLogger(__name__)
 
 INDEX_POLL = 1.0
+PURGE_EVERY = 300.0
 
 
 def install(app: FastAPI, *, index_poll: float = INDEX_POLL) -> None:
@@ -43,12 +44,19 @@ def install(app: FastAPI, *, index_poll: float = INDEX_POLL) -> None:
 
 
 async def _indexer(writer: Callable[[], Any], poll: float) -> None:
+    """Add new messages to the search index; now and then drop the words of content whose
+    retention ran out (shredding a whole data subject drops theirs at once)."""
+    next_purge = 0.0
+    loop = asyncio.get_running_loop()
     while True:
+        added = 0
         try:
             added = await asyncio.to_thread(index_pending, writer)
+            if loop.time() >= next_purge:
+                await asyncio.to_thread(forget_erased, writer)
+                next_purge = loop.time() + PURGE_EVERY
         except Exception:
             logger.exception("search index pass failed")
-            added = 0
         if not added:
             await asyncio.sleep(poll)
 
