@@ -115,7 +115,8 @@ class ReactionProcessor:
                 if row.received_at > settled:
                     break
                 try:
-                    self._inbound(uow, row, now, report)
+                    if row.from_webhook:
+                        self._inbound(uow, row, now, report)
                 except ChatproofError as exc:
                     # One message that cannot be answered must not hold up all that follow.
                     logger.warning("no reaction to message %d: %s", row.id, exc)

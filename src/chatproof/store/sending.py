@@ -95,6 +95,8 @@ class InboundRow:
     raw: bytes
     sent_at: datetime
     received_at: datetime
+    from_webhook: bool = True
+    """False for what the business sent and for imported chat history: nothing to react to."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +215,8 @@ class SendingRepository(ABC):
     def set_mark(self, contact_id: int, kind: str, at: datetime) -> None: ...
 
     @abstractmethod
-    def inbound_after(self, position: int, limit: int) -> list[InboundRow]: ...
+    def inbound_after(self, position: int, limit: int) -> list[InboundRow]:
+        """Every message after ``position``; ``from_webhook`` marks those a customer sent."""
 
     @abstractmethod
     def statuses_after(self, position: int, limit: int) -> list[StatusRow]: ...
@@ -572,14 +575,22 @@ class SqlAlchemySendingRepository(SendingRepository):
                 m.raw,
                 m.sent_at,
                 m.received_at,
+                m.direction,
+                m.delivery_id,
             )
             .join(t.conversations, c.id == m.conversation_id)
             .join(t.contacts, p.id == c.contact_id)
-            .where(m.id > position, m.direction == "inbound", m.delivery_id.is_not(None))
+            .where(m.id > position)
             .order_by(m.id)
             .limit(limit)
         )
-        return [InboundRow(**r._mapping) for r in self.conn.execute(query)]
+        found = []
+        for r in self.conn.execute(query):
+            values = dict(r._mapping)
+            direction, delivery = values.pop("direction"), values.pop("delivery_id")
+            values["from_webhook"] = direction == "inbound" and delivery is not None
+            found.append(InboundRow(**values))
+        return found
 
     def statuses_after(self, position: int, limit: int) -> list[StatusRow]:
         s = t.statuses.c

@@ -242,3 +242,18 @@ def test_a_message_that_cannot_be_answered_holds_up_nothing(
     report = world.react(OPEN)
     assert report.messages == 2
     assert world.states(BEN)[MARKETING].withdrawn
+
+
+async def test_an_idle_processor_has_nothing_new_after_the_business_sent(
+    world: World,
+) -> None:
+    from tests.integration.services.test_sending import FakePlatform, worker
+
+    world.writes(OPEN, "Hallo")
+    world.react(OPEN)
+    await worker(world.uow_factory, FakePlatform(), [OPEN]).run_once()  # notice, greeting
+    world.react(OPEN)
+    processor = ReactionProcessor(
+        world.uow_factory, SETTINGS, world.automations, now=lambda: OPEN, lag=timedelta(0)
+    )
+    assert not processor._anything_new(), "it would take the writer's lock every round"
