@@ -29,6 +29,7 @@ Wrapped key, version 1: ``0x01 ‖ nonce (12) ‖ ciphertext (32) ‖ tag (16)``
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -45,6 +46,7 @@ TAG_BYTES = 16
 HEADER_BYTES = 1 + KEY_ID_BYTES + NONCE_BYTES
 SEALED_OVERHEAD = HEADER_BYTES + TAG_BYTES
 WRAPPED_KEY_BYTES = 1 + NONCE_BYTES + KEY_BYTES + TAG_BYTES
+_VERSION_BYTE = FORMAT_VERSION.to_bytes(1, "big")
 
 
 def new_key() -> bytes:
@@ -64,8 +66,10 @@ def cipher(key: bytes) -> AESGCM:
 def associated_data(label: bytes, *parts: bytes) -> bytes:
     """``label ‖ 0x00 ‖ (len32 ‖ part)…``: every part length-prefixed, so no two different
     lists of parts encode to the same bytes."""
-    framed = b"".join(len(p).to_bytes(4, "big") + p for p in parts)
-    return label + b"\x00" + framed
+    framed = [label, b"\x00"]
+    for part in parts:
+        framed += (len(part).to_bytes(4, "big"), part)
+    return b"".join(framed)
 
 
 def content_aad(subject_id: str, key_id: bytes, aad: bytes = b"") -> bytes:
@@ -120,9 +124,21 @@ def data_key_id(sealed: bytes) -> bytes:
 def seal_content(
     data_key: AESGCM, key_id: bytes, subject_id: str, plaintext: bytes, aad: bytes = b""
 ) -> bytes:
-    nonce = os.urandom(NONCE_BYTES)
-    ciphertext = data_key.encrypt(nonce, plaintext, content_aad(subject_id, key_id, aad))
-    return SealedContent(key_id, nonce, ciphertext).to_bytes()
+    return seal_contents(data_key, key_id, subject_id, [plaintext], aad)[0]
+
+
+def seal_contents(
+    data_key: AESGCM, key_id: bytes, subject_id: str, plaintexts: Sequence[bytes], aad: bytes = b""
+) -> list[bytes]:
+    """``seal_content`` for the fields of one entry: they share data key and associated data,
+    each gets its own nonce."""
+    associated = content_aad(subject_id, key_id, aad)
+    header = _VERSION_BYTE + key_id
+    sealed = []
+    for plaintext in plaintexts:
+        nonce = os.urandom(NONCE_BYTES)
+        sealed.append(header + nonce + data_key.encrypt(nonce, plaintext, associated))
+    return sealed
 
 
 def open_content(

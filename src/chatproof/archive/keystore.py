@@ -130,9 +130,7 @@ class KeyStore:
                 if attempt == _CREATE_ATTEMPTS - 1:
                     raise
         content_cipher = envelope.cipher(data_key)
-        return [
-            envelope.seal_content(content_cipher, key_id, subject_id, p, aad) for p in plaintexts
-        ]
+        return envelope.seal_contents(content_cipher, key_id, subject_id, plaintexts, aad)
 
     def batch(self) -> SealBatch:
         """A batch that seals many entries with one bucket look-up per round and one write
@@ -382,9 +380,7 @@ class SealBatch:
         wrapped = envelope.wrap_key(bucket_cipher, data_key, wrap_aad)
         self._pending.append(DataKeyRecord(key_id, record.bucket_id, record.generation, wrapped))
         content_cipher = envelope.cipher(data_key)
-        return [
-            envelope.seal_content(content_cipher, key_id, subject_id, p, aad) for p in plaintexts
-        ]
+        return envelope.seal_contents(content_cipher, key_id, subject_id, plaintexts, aad)
 
     def flush(self) -> None:
         """Write the data keys sealed so far. Raises ContentErased if one of their buckets was

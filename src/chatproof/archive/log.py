@@ -168,18 +168,30 @@ _JCS = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=Fals
 def _refuse_floats(value: object) -> None:
     """Refuse what would make sorted compact JSON differ from JCS: floats, integers beyond
     ±2^53 and non-ASCII keys (JCS sorts keys by UTF-16 code units)."""
-    if isinstance(value, float):
-        raise ArchiveError("log envelopes hold no floating-point numbers")
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _JCS_INT:
-        raise ArchiveError("log envelopes hold no integers beyond ±2^53")
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind in _PLAIN:
+        return
+    if kind is int:
+        if abs(value) > _JCS_INT:  # type: ignore[arg-type]
+            raise ArchiveError("log envelopes hold no integers beyond ±2^53")
+    elif isinstance(value, Mapping):
         for key, item in value.items():
             if not key.isascii():
                 raise ArchiveError(f"log envelope keys are ASCII, not {key!r}")
-            _refuse_floats(item)
+            if type(item) not in _PLAIN:
+                _refuse_floats(item)
     elif isinstance(value, list | tuple):
         for item in value:
-            _refuse_floats(item)
+            if type(item) not in _PLAIN:
+                _refuse_floats(item)
+    elif isinstance(value, float):
+        raise ArchiveError("log envelopes hold no floating-point numbers")
+    elif isinstance(value, int) and abs(value) > _JCS_INT:
+        raise ArchiveError("log envelopes hold no integers beyond ±2^53")
+
+
+_PLAIN = frozenset({str, bool, type(None)})
+"""Types whose JCS form is sorted compact JSON's, checked by identity (the common case)."""
 
 
 def _iso_ms(moment: datetime) -> str:

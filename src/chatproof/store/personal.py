@@ -64,11 +64,14 @@ class KeyStoreSealer(Sealer):
         self.retention_class = retention_class
         self.tz = tz
         self._batch = keys.batch()
+        self._buckets: dict[tuple[str, str, int], Bucket] = {}
 
     def bucket(self, subject_id: str, at: datetime, retention_class: str | None = None) -> Bucket:
-        return Bucket(
-            subject_id, retention_class or self.retention_class, start_year_for(at, self.tz)
-        )
+        key = (subject_id, retention_class or self.retention_class, start_year_for(at, self.tz))
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = Bucket(*key)
+        return bucket
 
     def prepare(self, items: Iterable[tuple[str, datetime]]) -> None:
         self._batch.prepare([self.bucket(subject, at) for subject, at in items])
