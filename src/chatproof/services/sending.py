@@ -82,6 +82,7 @@ def contact_state(uow: UnitOfWork, contact: ContactRef) -> ContactState:
         last_inbound_at=last,
         consents=current_states(effective_events(uow, contact)),
         shredded=uow.sending.is_shredded(contact.subject_id),
+        restricted=uow.dsr.is_restricted(contact.subject_id),
         imported_inbound_at=None if last else uow.sending.last_imported_at(contact.id),
     )
 

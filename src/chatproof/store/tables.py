@@ -548,3 +548,38 @@ message_templates = Table(
     Column("buttons", Text, nullable=False),
     Column("synced_at", Moment, nullable=False),
 )
+
+# Data-subject requests (GDPR Art. 12-21) with their deadlines, and restrictions of processing
+# (Art. 18): while one is in place the person is hidden from agents and never messaged.
+# Subjects only by pseudonymous id; the identity check names the method, not the document.
+
+data_subject_requests = Table(
+    "data_subject_requests",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("subject_id", String(36), nullable=False, index=True),
+    Column("contact_id", ForeignKey("contacts.id"), nullable=False),
+    Column("received_on", String(10), nullable=False),
+    Column("identity_check", Text, nullable=False),
+    Column("due_on", String(10), nullable=False, index=True),
+    Column("extended_months", SmallInteger, nullable=False, server_default="0"),
+    Column("extension_reason", Text, nullable=False, server_default=""),
+    Column("recorded_by", String(200), nullable=False),
+    Column("recorded_at", Moment, nullable=False),
+    Column("closed_at", Moment),
+    Column("outcome", Text, nullable=False, server_default=""),
+)
+
+restrictions = Table(
+    "restrictions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("subject_id", String(36), nullable=False, index=True),
+    Column("reason", Text, nullable=False),
+    Column("request_id", ForeignKey("data_subject_requests.id")),
+    Column("placed_by", String(200), nullable=False),
+    Column("placed_at", Moment, nullable=False),
+    Column("lifted_by", String(200)),
+    Column("lifted_at", Moment),
+)

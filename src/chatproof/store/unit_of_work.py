@@ -15,6 +15,7 @@ from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.store.activity import ActivityRepository, SqlAlchemyActivityRepository
 from chatproof.store.conversations import ConversationRepository, SqlAlchemyConversationRepository
 from chatproof.store.database import WRITE
+from chatproof.store.dsr import DsrRepository, SqlAlchemyDsrRepository
 from chatproof.store.holds import HoldRepository, SqlAlchemyHoldRepository
 from chatproof.store.inbox import InboxRepository, SqlAlchemyInboxRepository
 from chatproof.store.keys import SqlAlchemyKeyRepository
@@ -50,6 +51,7 @@ class UnitOfWork(ABC):
     users: UserRepository
     inbox: InboxRepository
     statistics: StatisticsRepository
+    dsr: DsrRepository
 
     def __enter__(self) -> Self:
         return self
@@ -103,6 +105,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.users = SqlAlchemyUserRepository(conn)
         self.inbox = SqlAlchemyInboxRepository(conn, self.personal, self.keys)
         self.statistics = SqlAlchemyStatisticsRepository(conn)
+        self.dsr = SqlAlchemyDsrRepository(conn)
         return self
 
     def __exit__(
