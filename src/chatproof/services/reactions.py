@@ -100,6 +100,13 @@ class ReactionProcessor:
         self.now = now
         self.batch = batch
         self.lag = lag
+        a = automations
+        self._answers_configured = bool(
+            a.privacy_notice
+            or a.greeting
+            or (a.away and a.hours is not None)
+            or (a.faq_enabled and a.faq)
+        )
 
     def run_once(self) -> ReactionReport:
         """Handle what is new since the cursors, in one transaction with them."""
@@ -163,13 +170,18 @@ class ReactionProcessor:
     # inbound messages
 
     def _inbound(self, uow: UnitOfWork, row: InboundRow, now: datetime, report: Any) -> None:
+        # Cheap first: the processor shares the server with ingest, and most messages need
+        # nothing but a look at whether they are a keyword.
+        text = _open_text(uow, row.subject_id, row.text) if row.type == "text" else ""
+        keyword = self.automations.matcher.match(text) if text else None
+        payload = _button_payload(uow, row) if row.type == "button" else ""
+        answering = self._answers_configured and now - row.sent_at < WINDOW
+        if keyword is None and not payload and not answering:
+            return
         contact = uow.sending.contact(row.contact_id)
         if not contact.wa_id:
             return
         language = language_for(contact.wa_id)
-        text = _open_text(uow, row.subject_id, row.text)
-        keyword = self.automations.matcher.match(text) if row.type == "text" else None
-        payload = _button_payload(uow, row) if row.type == "button" else ""
         # Ordered by when chatproof received it: the platform's timestamps have whole
         # seconds only and would sort before an opt-in recorded in the same second.
         proof = f"message:{row.id} sent {row.sent_at.isoformat()}"
