@@ -11,7 +11,9 @@ contact fields, one per conversation's messages). Measured, each ``--requests`` 
 - list: the first page of the inbox (all open conversations), page ``--pages`` + 1 of the
   list (by cursor), and the unassigned view;
 - thread: the thread page of the ``--thread``-message conversation (list and thread, all its
-  messages shown), and the thread fragment the page reloads when something changes.
+  messages shown), and the thread fragment the page reloads when something changes;
+- search (unless ``--no-search``): after indexing every message as the background indexer
+  does (timed), a word in one message of seven, and a rare word matched as a prefix.
 
 Every request also writes its access-log row and log entry, as in production. Times are the
 server's (in-process, no network), reported as p50/p95/max in milliseconds.
@@ -156,7 +158,20 @@ def _stats(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def measure(components: Components, requests: int, pages: int) -> dict[str, dict[str, float]]:
+def build_search_index(components: Components) -> dict[str, float]:
+    """Index every message's text as the background indexer does, batch by batch."""
+    from chatproof.services.inbox import index_pending
+
+    began, total = time.perf_counter(), 0
+    while added := index_pending(components.writer, 5000):
+        total += added
+    seconds = time.perf_counter() - began
+    return {"messages": total, "seconds": round(seconds, 1), "per_s": round(total / seconds)}
+
+
+async def measure(
+    components: Components, requests: int, pages: int, search: bool
+) -> dict[str, dict[str, float]]:
     app = create_app(components)
     transport = httpx.ASGITransport(app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
@@ -175,6 +190,9 @@ async def measure(components: Components, requests: int, pages: int) -> dict[str
             "thread page": "/inbox/1",
             "thread fragment": "/inbox/fragment/thread/1",
         }
+        if search:
+            cases["search: a word in 1 of 7 messages"] = "/inbox?q=rechnung"
+            cases["search: a rare word (prefix)"] = "/inbox?q=4711"
         results = {}
         for name, url in cases.items():
             samples = []
@@ -206,31 +224,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--thread", type=int, default=500)
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--pages", type=int, default=40, help="how deep the cursor case is")
+    parser.add_argument(
+        "--no-search", action="store_true", help="skip building the search index and searching"
+    )
     parser.add_argument("--tmp-dir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
+    parser.add_argument(
+        "--reuse", type=Path, default=None, help="measure again on a directory kept by --keep"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
     args = parser.parse_args(argv)
-    root = Path(tempfile.mkdtemp(prefix="chatproof-inbox-", dir=args.tmp_dir))
+    root = args.reuse or Path(tempfile.mkdtemp(prefix="chatproof-inbox-", dir=args.tmp_dir))
     console = Console(stderr=True)
     try:
-        initialise(root / "data")
+        if args.reuse is None:
+            initialise(root / "data")
         components = build(load_settings(root / "data", {}))
         try:
-            add_user(
-                components.writer,
-                "bench",
-                datetime.now(UTC),
-                username="lead",
-                role=Role.SUPERVISOR,
-                password=PASSWORD,
+            data, index = None, None
+            if args.reuse is None:
+                data, index = _prepare(components, args, console)
+            console.print("measuring …")
+            timings = asyncio.run(
+                measure(components, args.requests, args.pages, not args.no_search)
             )
-            console.print(f"generating {args.conversations:,} conversations …")
-            data = generate(components, args.conversations, args.messages, args.thread)
-            console.print(f"generated in {data['seconds']} s; measuring …")
-            timings = asyncio.run(measure(components, args.requests, args.pages))
         finally:
             components.close()
-        report: dict[str, Any] = {"data": data, "server_ms": timings}
+        report: dict[str, Any] = {"data": data, "search_index": index, "server_ms": timings}
         if args.json:
             print(json.dumps(report, indent=2))
         else:
@@ -238,10 +258,33 @@ def main(argv: list[str] | None = None) -> int:
             for name, row in timings.items():
                 table.add_row(name, *(str(row[k]) for k in ("p50", "p95", "max", "n")))
             Console().print(table)
+        if args.keep:
+            console.print(f"kept in {root} (--reuse {root})")
     finally:
-        if not args.keep:
+        if not args.keep and args.reuse is None:
             shutil.rmtree(root, ignore_errors=True)
     return 0
+
+
+def _prepare(
+    components: Components, args: argparse.Namespace, console: Console
+) -> tuple[dict, dict[str, float] | None]:
+    add_user(
+        components.writer,
+        "bench",
+        datetime.now(UTC),
+        username="lead",
+        role=Role.SUPERVISOR,
+        password=PASSWORD,
+    )
+    console.print(f"generating {args.conversations:,} conversations …")
+    data = generate(components, args.conversations, args.messages, args.thread)
+    console.print(f"generated in {data['seconds']} s")
+    index = None
+    if not args.no_search:
+        console.print("building the search index …")
+        index = build_search_index(components)
+    return data, index
 
 
 if __name__ == "__main__":

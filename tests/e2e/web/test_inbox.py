@@ -349,3 +349,22 @@ async def test_an_agents_api_token_reaches_what_the_agent_reaches(
     assert media.status_code == 403
     installation = {"Authorization": f"Bearer {settings.server.api_token}"}
     assert (await client.get(f"/api/conversations/{cid}/messages", headers=installation)).is_success
+
+
+async def test_a_failed_outbound_message_shows_the_reason(
+    client: httpx.AsyncClient, components: Components, settings: Settings
+) -> None:
+    echo = json.loads(sample_body("outgoing_message/text"))
+    sent = echo["entry"][0]["changes"][0]["value"]["message_echoes"][0]
+    sent.update({"to": "972987654321", "id": "wamid.xyzxyz", "from": "972123456789"})
+    for body in (json.dumps(echo).encode(), sample_body("message_status/failed")):
+        response = await client.post(
+            "/webhooks/whatsapp", content=body, headers=signed(body, settings)
+        )
+        assert response.status_code == 200
+    add(components, "lead", Role.SUPERVISOR)
+    await sign_in(client, "lead")
+    cid, _ = await first_conversation(client)
+    thread = (await client.get(f"/inbox/{cid}")).text
+    assert 'data-state="failed"' in thread
+    assert '<span class="failure">Platform error 130472</span>' in thread

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatproof.domain.inbox import MessageView
+from chatproof.domain.retry import reason_for
 
 INLINE_IMAGES = ("image", "sticker")
 PLAYABLE = ("audio", "voice")
@@ -30,6 +31,8 @@ class Bubble:
     emoji: str = ""
     choice: str = ""
     erased: bool = False
+    failure: tuple[str, ...] = ()
+    """Why sending failed, in German and English, with the platform's code."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -70,6 +73,8 @@ def bubble(message: MessageView) -> Bubble:
         values["choice"] = reply.get("title", "") if isinstance(reply, dict) else ""
     elif message.type == "button":
         values["choice"] = body.get("text", "")
+    if message.state == "failed":
+        values["failure"] = _failure(message)
     return Bubble(
         id=message.id,
         direction=message.direction,
@@ -79,6 +84,14 @@ def bubble(message: MessageView) -> Bubble:
         erased=message.erased_at is not None,
         **values,
     )
+
+
+def _failure(message: MessageView) -> tuple[str, str]:
+    de, en = reason_for(message.error_code, message.error_title)
+    code = message.error_code
+    if code is None or str(code) in en:
+        return de, en
+    return f"{de} ({code})", f"{en} ({code})"
 
 
 def _number(value: object) -> float | None:
