@@ -187,14 +187,18 @@ def submit_in(
     if existing is not None:
         return _replayed(existing)
     spec = resolve(message, settings.catalogue)
-    payload = build_payload(contact, message, spec)
+    if spec is not None:
+        check_parameters(spec, message.body_params)
     request = request_for(message, spec, broadcast_id is not None)
     decision = decide(
         contact_state(uow, contact), request, limit_usage(uow, contact, now), now, settings.policy
     )
     outbox_id = None
-    # A broadcast keeps its refusals too, so its report names every contact and the reason.
-    if decision.allowed or broadcast_id is not None:
+    # A broadcast keeps its refusals too, so its report names every contact and the reason
+    # (an erased contact's number is gone, so there is nothing to keep for it).
+    keep = decision.allowed or (broadcast_id is not None and bool(contact.wa_id))
+    if keep:
+        payload = build_payload(contact, message, spec)
         preview = render_preview(spec, message.body_params) if spec else message.text
         document = {"payload": payload, "preview": preview}
         sealed = uow.personal.seal_bytes(contact.subject_id, json.dumps(document).encode(), now)

@@ -388,3 +388,25 @@ async def test_a_message_claimed_by_another_worker_is_not_sent_again(
         uow.commit()
     assert (len(first.sent), second.sent) == (1, [])
     assert [row.attempts for row in outbox(engine)] == [1]
+
+
+def test_a_shredded_contact_receives_nothing(uow_factory: UowFactory, engine: Engine) -> None:
+    from zoneinfo import ZoneInfo
+
+    from chatproof.services.erasure import shred_subject
+
+    customer_wrote(uow_factory, ANNA, NOW - timedelta(hours=1))
+    with uow_factory() as uow:
+        subject = uow.sending.contact_by_number(ANNA)
+        assert subject is not None
+    shred_subject(
+        uow_factory,
+        subject.subject_id,
+        reason="Art. 17",
+        by="dsb",
+        now=NOW,
+        tz=ZoneInfo("Europe/Berlin"),
+        scrub=lambda: None,
+    )
+    refused = send(uow_factory, ANNA, Outgoing(text="Hallo"), "k1")
+    assert (refused.decision.allowed, refused.decision.rule_id) == (False, "contact.shredded")
