@@ -37,6 +37,7 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/sending.py
 	$(BIN)/python bench/inbox.py
+	$(BIN)/python bench/export.py
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR)

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from chatproof.archive import envelope
-from chatproof.archive.errors import ContentErased, ContentIntegrityError, UnknownDataKeyError
+from chatproof.archive.errors import (
+    ContentErased,
+    ContentIntegrityError,
+    KeyIntegrityError,
+    UnknownDataKeyError,
+)
 from chatproof.archive.key_records import BucketKeyRecord, DataKeyRecord
 from chatproof.archive.keystore import KeyStore
 
@@ -26,7 +32,8 @@ class BulkOpener:
         self._keystore = keystore
         self._data: dict[bytes, DataKeyRecord] = {}
         self._buckets: dict[tuple[str, int], BucketKeyRecord] = {}
-        self._ciphers: dict[tuple[str, int], AESGCM] = {}
+        self._ciphers: dict[tuple[str, int], tuple[AESGCM, bytes, bytes]] = {}
+        self._subjects: dict[str, tuple[bytes, bytes]] = {}
 
     def add(
         self, data_rows: Iterable[DataKeyRecord], bucket_rows: Iterable[BucketKeyRecord]
@@ -49,9 +56,10 @@ class BulkOpener:
         Raises:
             UnknownDataKeyError: its data key row was not added.
         """
-        data = self._data.get(bytes(sealed[1 : 1 + envelope.KEY_ID_BYTES]))
+        key_id = bytes(sealed[1:_HEADER_KEY_END])
+        data = self._data.get(key_id)
         if data is None:
-            raise UnknownDataKeyError(bytes(sealed[1 : 1 + envelope.KEY_ID_BYTES]).hex())
+            raise UnknownDataKeyError(key_id.hex())
         return self._buckets[data.bucket_id, data.generation]
 
     def open(self, subject_id: str, sealed: bytes) -> bytes:
@@ -59,24 +67,67 @@ class BulkOpener:
         ContentErased: the bucket key was shredded.
         ContentIntegrityError: altered, unknown data key, or another subject's.
         """
-        content = envelope.SealedContent.from_bytes(sealed)
-        data = self._data.get(content.key_id)
+        if len(sealed) < envelope.SEALED_OVERHEAD or sealed[0] != envelope.FORMAT_VERSION:
+            envelope.SealedContent.from_bytes(sealed)  # raises with the reason
+        key_id = bytes(sealed[1:_HEADER_KEY_END])
+        data = self._data.get(key_id)
         if data is None:
-            raise UnknownDataKeyError(content.key_id.hex())
+            raise UnknownDataKeyError(key_id.hex())
         slot = (data.bucket_id, data.generation)
         bucket = self._buckets[slot]
         if bucket.subject_id != subject_id:
-            raise ContentIntegrityError("sealed for another subject", content.key_id.hex())
+            raise ContentIntegrityError("sealed for another subject", key_id.hex())
         if bucket.shredded_at is not None:
             raise ContentErased(bucket.shredded_at, bucket.bucket_id)
-        cipher = self._ciphers.get(slot)
-        if cipher is None:
+        unwrap = self._ciphers.get(slot)
+        if unwrap is None:
             # The key store owns unwrapping under the master key (and its versions).
-            cipher = self._ciphers[slot] = self._keystore._bucket_cipher(bucket)
-        data_key = envelope.unwrap_key(
-            cipher,
-            data.wrapped_key,
-            envelope.data_key_aad(content.key_id, data.bucket_id, data.generation),
-            name=f"data key {content.key_id.hex()}",
-        )
-        return envelope.open_content(envelope.cipher(data_key), subject_id, content)
+            cipher = self._keystore._bucket_cipher(bucket)
+            unwrap = self._ciphers[slot] = (cipher, *_data_key_aad_parts(slot))
+        cipher, aad_head, aad_tail = unwrap
+        wrapped = data.wrapped_key
+        if len(wrapped) != envelope.WRAPPED_KEY_BYTES or wrapped[0] != envelope.WRAP_VERSION:
+            raise KeyIntegrityError(f"data key {key_id.hex()}", "not a version-1 wrapped key")
+        try:
+            data_key = cipher.decrypt(
+                wrapped[1 : 1 + envelope.NONCE_BYTES],
+                wrapped[1 + envelope.NONCE_BYTES :],
+                aad_head + key_id + aad_tail,
+            )
+        except InvalidTag:
+            raise KeyIntegrityError(
+                f"data key {key_id.hex()}", "authentication failed: the stored row was altered"
+            ) from None
+        parts = self._subjects.get(subject_id)
+        if parts is None:
+            parts = self._subjects[subject_id] = _content_aad_parts(subject_id)
+        try:
+            return AESGCM(data_key).decrypt(
+                sealed[_HEADER_KEY_END : envelope.HEADER_BYTES],
+                sealed[envelope.HEADER_BYTES :],
+                parts[0] + key_id + parts[1],
+            )
+        except InvalidTag:
+            raise ContentIntegrityError(
+                "authentication failed: altered, or sealed for another subject or context",
+                key_id.hex(),
+            ) from None
+
+
+_HEADER_KEY_END = 1 + envelope.KEY_ID_BYTES
+_PROBE = b"\xa5" * envelope.KEY_ID_BYTES
+
+
+def _content_aad_parts(subject_id: str) -> tuple[bytes, bytes]:
+    """``envelope.content_aad`` split around the data key id, which is all that changes from
+    one value of a subject to the next (its format stays defined in ``envelope``)."""
+    return _split_around_probe(envelope.content_aad(subject_id, _PROBE))
+
+
+def _data_key_aad_parts(slot: tuple[str, int]) -> tuple[bytes, bytes]:
+    return _split_around_probe(envelope.data_key_aad(_PROBE, *slot))
+
+
+def _split_around_probe(aad: bytes) -> tuple[bytes, bytes]:
+    at = aad.index(_PROBE)
+    return aad[:at], aad[at + len(_PROBE) :]

@@ -28,15 +28,18 @@ from chatproof.store._sql import MomentBinder, chunks, driver_sql
 DEFAULT_BATCH = 5_000
 
 _MESSAGES = (
-    "SELECT m.id, m.conversation_id, v.contact_id, c.subject_id, m.direction, m.type,"
-    " m.sent_at, m.received_at, m.text, substr(m.raw, 1, 17), m.state, m.error_code,"
-    " m.media_mime_type, m.media_blob, m.media_filename, m.media_state, m.log_index,"
-    " e.leaf_hash, m.delivery_id"
-    " FROM messages m JOIN conversations v ON v.id = m.conversation_id"
-    " JOIN contacts c ON c.id = v.contact_id"
-    " LEFT JOIN log_entries e ON e.idx = m.log_index"
+    "SELECT m.id, m.conversation_id, m.direction, m.type, m.sent_at, m.received_at, m.text,"
+    " substr(m.raw, 1, 17), m.state, m.error_code, m.media_mime_type, m.media_blob,"
+    " m.media_filename, m.media_state, m.log_index, m.delivery_id FROM messages m"
     " WHERE m.id > ? AND m.sent_at >= ? AND m.sent_at < ? ORDER BY m.id LIMIT ?"
 )
+_CONVERSATIONS = (
+    "SELECT v.id, v.contact_id, c.subject_id FROM conversations v"
+    " JOIN contacts c ON c.id = v.contact_id WHERE v.id IN "
+)
+_LEAVES_BETWEEN = "SELECT idx, leaf_hash FROM log_entries WHERE idx >= ? AND idx <= ?"
+_LEAVES_IN = "SELECT idx, leaf_hash FROM log_entries WHERE idx IN "
+_CACHED_CONVERSATIONS = 50_000
 _UNLINKED_MESSAGES = text(
     "SELECT m.id, e.idx, e.leaf_hash FROM messages m"
     " JOIN log_entries e ON e.platform_id_hash = m.platform_id_hash"
@@ -112,8 +115,13 @@ class SqlExportSource:
         contact_id, subject_id, direction, type, sent_at, received_at, sealed text, the
         first 17 bytes of the sealed raw payload (naming its data key), state, error_code,
         media mime type, media blob, sealed media file name, media state, log index, leaf
-        hash, delivery id)."""
+        hash, delivery id).
+
+        Conversations and leaf hashes are read per page rather than joined: a message's entry
+        lies near its neighbours', so one range read of the log serves the page, and joining
+        each row cost more than reading the messages themselves."""
         cursor = self._cursor()
+        conversations: dict[int, tuple[int, str]] = {}
         try:
             after = 0
             lo, hi = self._moment(start), self._moment(end)
@@ -122,10 +130,35 @@ class SqlExportSource:
                 rows = cursor.fetchall()
                 if not rows:
                     return
-                yield rows
+                if len(conversations) > _CACHED_CONVERSATIONS:
+                    conversations.clear()
+                wanted = {r[1] for r in rows} - conversations.keys()
+                for part in chunks(sorted(wanted), 1000):
+                    marks = ", ".join("?" * len(part))
+                    cursor.execute(driver_sql(self.conn, f"{_CONVERSATIONS}({marks})"), part)
+                    conversations.update((v, (c, s)) for v, c, s in cursor.fetchall())
+                leaves = self._leaves(cursor, [r[14] for r in rows if r[14] is not None])
+                yield [
+                    (r[0], r[1], *conversations[r[1]], *r[2:14], r[14], leaves.get(r[14]), r[15])
+                    for r in rows
+                ]
                 after = rows[-1][0]
         finally:
             cursor.close()
+
+    def _leaves(self, cursor: Any, indexes: list[int]) -> dict[int, bytes]:
+        if not indexes:
+            return {}
+        first, last = min(indexes), max(indexes)
+        if last - first < 4 * len(indexes) + 1000:
+            cursor.execute(driver_sql(self.conn, _LEAVES_BETWEEN), (first, last))
+            return dict(cursor.fetchall())
+        found: dict[int, bytes] = {}
+        for part in chunks(sorted(set(indexes)), 1000):
+            marks = ", ".join("?" * len(part))
+            cursor.execute(driver_sql(self.conn, f"{_LEAVES_IN}({marks})"), part)
+            found.update(cursor.fetchall())
+        return found
 
     def unlinked_message_entries(
         self, start: datetime, end: datetime

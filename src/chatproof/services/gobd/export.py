@@ -312,12 +312,12 @@ class _TableWriter:
         unlinked = _Merge(source.unlinked_message_entries(start, end))
         handle, writer = self._open_table(spec.MESSAGES)
         media_handle, media_writer = self._open_table(spec.MEDIA)
-        tz, classes, summary = self.tz, self.classes, self.summary
+        classes, summary, times = self.classes, self.summary, _Times(self.tz)
         done = 0
         with handle, media_handle:
             for page in source.message_pages(start, end):
                 self._prefetch(source, opener, [s for r in page for s in (r[8], r[9], r[14]) if s])
-                rows = []
+                rows, noted = [], []
                 for r in page:
                     (mid, conv, contact, subject, direction, kind, sent, received, text,
                      raw_head, state, error, mime, blob, filename, media_state, log_index,
@@ -330,7 +330,8 @@ class _TableWriter:
                         entry = unlinked.get(mid)
                         if entry is not None:
                             log_index, leaf = entry.index, entry.leaf_hash
-                    self._note(log_index)
+                    if log_index is not None:
+                        noted.append(log_index)
                     erased_on = ""
                     body = ""
                     if text:
@@ -339,16 +340,14 @@ class _TableWriter:
                         except ContentErased as erased:
                             erased_on = erased.shredded_at.date().isoformat()
                             summary.erased += 1
-                    sent_utc = as_utc(sent)
-                    local = sent_utc.astimezone(tz)
+                    day, clock, sent_iso = times(sent)
                     rows.append(
                         (
                             mid, conv, contact, direction, kind,
                             "import" if kind.startswith("import.") else
                             ("webhook" if delivery is not None or direction == "inbound"
                              else "outbox"),
-                            format_date(local), f"{local:%H:%M:%S}", _iso(sent_utc),
-                            _iso(as_utc(received)), body, state or "",
+                            day, clock, sent_iso, times(received)[2], body, state or "",
                             "" if error is None else error, bucket.retention_class,
                             bucket.start_year, erased_on,
                             "" if log_index is None else log_index,
@@ -359,6 +358,9 @@ class _TableWriter:
                         media = (mid, subject, mime, blob, filename, media_state)
                         self._media(media_writer, source, opener, media)
                 writer.writerows(rows)
+                if noted:
+                    self._note(min(noted))
+                    self._note(max(noted))
                 summary.messages += len(rows)
                 done += len(page)
                 if self.progress is not None:
@@ -506,6 +508,39 @@ def _zip(folder: Path, target: Path) -> None:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+class _Times:
+    """(local date, local time, ISO 8601 UTC) of stored moments. SQLite hands back text; where
+    the zone's offset is whole hours, the local date and hour are computed once per hour and
+    minutes and seconds copied, which is most of the export's time formatting saved."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+        self._hours: dict[str, tuple[str, str] | None] = {}
+
+    def __call__(self, value: Any) -> tuple[str, str, str]:
+        if isinstance(value, str) and len(value) >= 19:
+            key = value[:13]
+            cached = self._hours.get(key, False)
+            if cached is False:
+                base = datetime.fromisoformat(f"{key}:00:00").replace(tzinfo=UTC)
+                local = base.astimezone(self.tz)
+                offset = local.utcoffset()
+                whole = offset is not None and offset.total_seconds() % 3600 == 0
+                cached = self._hours[key] = (
+                    (format_date(local), f"{local.hour:02d}") if whole else None
+                )
+            if cached is not None:
+                fraction = value[20:23] if len(value) > 20 else "000"
+                return (
+                    cached[0],
+                    f"{cached[1]}:{value[14:19]}",
+                    f"{value[:10]}T{value[11:19]}.{fraction}Z",
+                )
+        moment = as_utc(value)
+        local = moment.astimezone(self.tz)
+        return format_date(local), f"{local:%H:%M:%S}", _iso(moment)
 
 
 class _Merge:
