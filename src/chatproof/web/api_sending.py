@@ -22,7 +22,7 @@ from chatproof.domain.accounts import Permission, Principal
 from chatproof.domain.consent import ConsentAction, ConsentError, ConsentEvent, ConsentSource
 from chatproof.domain.snippets import SnippetError, render
 from chatproof.domain.templates import TemplateProblem, TemplateSpec
-from chatproof.services import broadcasts, consent, sending, templates
+from chatproof.services import broadcasts, consent, inbox, sending, templates
 from chatproof.store import NotFound
 from chatproof.web.api import allowed
 
@@ -132,6 +132,7 @@ def send_in_conversation(
     with the rule and reason when the gate refuses."""
     writer = _writer(request)
     try:
+        inbox.check_reach(writer, principal, conversation_id)
         contact_id = sending.contact_of_conversation(writer, conversation_id)
         result = sending.submit_to_contact(
             writer,
@@ -145,6 +146,8 @@ def send_in_conversation(
         )
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
+    except inbox.NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
     except _BAD_INPUT as exc:
         raise _field_error(exc) from None
     return _accepted(result)

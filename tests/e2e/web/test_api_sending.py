@@ -3,11 +3,13 @@ field, consent with proof, broadcasts."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from chatproof.bootstrap import Components
 from chatproof.config import Settings
 from chatproof.web.sending_setup import NO_PRIVACY_NOTICE_WARNING
 
@@ -103,3 +105,37 @@ async def test_the_admin_is_warned_while_no_privacy_notice_is_configured(
 ) -> None:
     warned = [r.getMessage() for r in caplog.get_records("setup")]
     assert NO_PRIVACY_NOTICE_WARNING in warned
+
+
+async def test_agents_cannot_send_into_a_conversation_assigned_to_someone_else(
+    client: httpx.AsyncClient, components: Components, settings: Settings
+) -> None:
+    from sqlalchemy import select
+
+    from chatproof.domain.accounts import Role
+    from chatproof.services import accounts
+    from chatproof.store import tables as t
+    from tests.e2e.web.test_auth import add
+    from tests.e2e.web.test_inbox import deliver
+
+    await deliver(client, settings, "openapi/Text Message")
+    add(components, "maria", Role.AGENT)
+    add(components, "jonas", Role.AGENT)
+    now = datetime.now(UTC)
+    with components.engine.begin() as conn:
+        maria = conn.execute(select(t.users.c.id).where(t.users.c.username == "maria")).scalar()
+        cid = conn.execute(select(t.conversations.c.id)).scalar()
+        conn.execute(
+            t.conversation_assignments.insert().values(
+                conversation_id=cid, user_id=maria, assigned_at=now
+            )
+        )
+    token = accounts.create_api_token(components.writer, "test", now, "jonas", "x")
+    message = {"text": "Hallo", "idempotency_key": "sneaky"}
+    response = await client.post(
+        f"/api/conversations/{cid}/send",
+        json=message,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 403
+    assert "assigned to someone else" in response.json()["detail"]
