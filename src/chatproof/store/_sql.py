@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Row, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import StatementError
 
@@ -52,3 +53,58 @@ class MomentBinder:
             except ValueError as exc:
                 raise StatementError(str(exc), None, None, exc) from None
         return bound
+
+
+MAX_PARAMETERS = 30_000
+"""Bound values per statement, below SQLite's (32,766) and PostgreSQL's (65,535) limits."""
+
+
+class Statements:
+    """SQL that SQLite and PostgreSQL both accept, each statement one driver call with
+    positional parameters (written ``?``; PostgreSQL's driver gets ``%s``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._mark = driver_sql(conn, "?")
+        self._quote = conn.dialect.identifier_preparer.quote
+        self.moment = MomentBinder(conn)
+
+    def insert(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        rows: Sequence[tuple],
+        *,
+        conflict: Sequence[str] = (),
+        returning: Sequence[str] = (),
+    ) -> list[Row]:
+        """``INSERT … VALUES (…), (…) [ON CONFLICT (…) DO NOTHING] [RETURNING …]``: the
+        database, not a read-then-write race, decides what is a duplicate."""
+        quote = self._quote
+        head = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES "
+        tail = ""
+        if conflict:
+            tail += f" ON CONFLICT ({', '.join(map(quote, conflict))}) DO NOTHING"
+        if returning:
+            tail += f" RETURNING {', '.join(map(quote, returning))}"
+        one = "(" + ", ".join([self._mark] * len(columns)) + ")"
+        found: list[Row] = []
+        for part in chunks(list(rows), max(1, MAX_PARAMETERS // len(columns))):
+            text = head + ", ".join([one] * len(part)) + tail
+            result = self.conn.exec_driver_sql(text, tuple(v for row in part for v in row))
+            if returning:
+                found.extend(result.all())
+        return found
+
+    def select_in(self, query: str, column: str, values: Sequence[Any]) -> list[Row]:
+        """Rows of ``query WHERE column IN (values)``."""
+        found: list[Row] = []
+        for part in chunks(list(values)):
+            marks = ", ".join([self._mark] * len(part))
+            text = f"{query} WHERE {self._quote(column)} IN ({marks})"
+            found.extend(self.conn.exec_driver_sql(text, tuple(part)).all())
+        return found
+
+    def update_many(self, text: str, rows: list[tuple]) -> None:
+        """One statement (with ``?`` marks) executed for each parameter tuple."""
+        self.conn.exec_driver_sql(driver_sql(self.conn, text), rows)

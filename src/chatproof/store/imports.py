@@ -16,22 +16,19 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, Self
+from typing import NamedTuple, Self
 
-from sqlalchemy import Connection, Table, select, update
+from sqlalchemy import Connection, select, update
 
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.store import tables as t
-from chatproof.store._sql import MomentBinder, chunks, driver_sql
+from chatproof.store._sql import Statements
 from chatproof.store.personal import PersonalContent
 from chatproof.store.unit_of_work import SqlAlchemyUnitOfWork, UnitOfWork
 
 IMPORT_NUMBER = "import"
 """The business number of imported conversations: the phone that exported them is not one of
 the business's Cloud API numbers, and live replies must not mix with archived history."""
-
-MAX_PARAMETERS = 30_000
-"""Bound values per statement, below SQLite's (32,766) and PostgreSQL's (65,535) limits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +134,7 @@ class SqlAlchemyImportRepository(ImportRepository):
         self.conn = conn
         self.personal = personal
         self.pseudonyms = pseudonyms
-        self._mark = driver_sql(conn, "?")
-        self._quote = conn.dialect.identifier_preparer.quote
-        self.moment = MomentBinder(conn)
+        self.sql = Statements(conn)
 
     def fingerprint(self, value: str) -> str:
         return self.pseudonyms.hash("import", value)
@@ -154,9 +149,9 @@ class SqlAlchemyImportRepository(ImportRepository):
             subject = str(uuid.uuid4())
             self.personal.prepare([(subject, now)])
             sealed_wa_id, sealed_name = self.personal.seal_fields(subject, [wa_id, name], now)
-            at = self.moment(now)
+            at = self.sql.moment(now)
             # The name digest stays empty: the next live message sets name and digest.
-            self._insert(
+            self.sql.insert(
                 t.contacts,
                 ("subject_id", "wa_id_hash", "wa_id", "name", "first_seen_at", "updated_at"),
                 [(subject, wa_id_hash, sealed_wa_id, sealed_name, at, at)],
@@ -177,8 +172,8 @@ class SqlAlchemyImportRepository(ImportRepository):
         )
         found = self.conn.execute(query).scalar()
         if found is None:
-            at = self.moment(now)
-            self._insert(
+            at = self.sql.moment(now)
+            self.sql.insert(
                 t.conversations,
                 ("contact_id", "business_number_id", "status", "created_at", "last_message_at"),
                 [(contact_id, IMPORT_NUMBER, "closed", at, at)],
@@ -189,12 +184,10 @@ class SqlAlchemyImportRepository(ImportRepository):
         return int(found)
 
     def known(self, fingerprints: Sequence[str]) -> set[str]:
-        found: set[str] = set()
-        for part in chunks(list(fingerprints), 1000):
-            marks = ", ".join([self._mark] * len(part))
-            text = f"SELECT platform_id_hash FROM messages WHERE platform_id_hash IN ({marks})"
-            found.update(row[0] for row in self.conn.exec_driver_sql(text, tuple(part)))
-        return found
+        rows = self.sql.select_in(
+            "SELECT platform_id_hash FROM messages", "platform_id_hash", fingerprints
+        )
+        return {row[0] for row in rows}
 
     def start(self, record: ImportRecord) -> int:
         values = {f: getattr(record, f) for f in record.__slots__}  # type: ignore[attr-defined]
@@ -212,8 +205,8 @@ class SqlAlchemyImportRepository(ImportRepository):
     ) -> dict[str, int]:
         if not rows:
             return {}
-        at = self.moment(received_at)
-        moment = self.moment
+        at = self.sql.moment(received_at)
+        moment = self.sql.moment
         values = [
             (
                 conversation_id,
@@ -236,7 +229,7 @@ class SqlAlchemyImportRepository(ImportRepository):
             )
             for r, log_index in zip(rows, log_indexes, strict=True)
         ]
-        returned = self._insert(
+        returned = self.sql.insert(
             t.messages,
             _MESSAGE_COLUMNS,
             values,
@@ -244,7 +237,7 @@ class SqlAlchemyImportRepository(ImportRepository):
             returning=("platform_id_hash", "id"),
         )
         ids = {fingerprint: int(message_id) for fingerprint, message_id in returned}
-        self._insert(
+        self.sql.insert(
             t.imported_messages,
             ("message_id", "import_id", "line", "kind"),
             [(ids[r.fingerprint], import_id, r.line, r.kind) for r in rows if r.fingerprint in ids],
@@ -267,17 +260,14 @@ class SqlAlchemyImportRepository(ImportRepository):
         )
         if not counts.messages_added or last_at is None:
             return
-        last = self.moment(last_at)
+        last = self.sql.moment(last_at)
         # As for live messages: the counters grow and the last message time only moves forward;
         # last_inbound_at is never touched, so no customer-service window opens.
-        self.conn.exec_driver_sql(
-            driver_sql(
-                self.conn,
-                "UPDATE conversations SET message_count = message_count + ?,"
-                " last_message_at = CASE WHEN message_count = 0 OR last_message_at < ?"
-                " THEN ? ELSE last_message_at END WHERE id = ?",
-            ),
-            (counts.messages_added, last, last, conversation_id),
+        self.sql.update_many(
+            "UPDATE conversations SET message_count = message_count + ?,"
+            " last_message_at = CASE WHEN message_count = 0 OR last_message_at < ?"
+            " THEN ? ELSE last_message_at END WHERE id = ?",
+            [(counts.messages_added, last, last, conversation_id)],
         )
 
     def imports(self, conversation_id: int) -> list[tuple[int, ImportRecord, ImportCounts]]:
@@ -294,33 +284,6 @@ class SqlAlchemyImportRepository(ImportRepository):
                 *(getattr(row, f) for f in ImportCounts.__slots__)  # type: ignore[attr-defined]
             )
             found.append((row.id, record, counts))
-        return found
-
-    def _insert(
-        self,
-        table: Table,
-        columns: Sequence[str],
-        rows: Sequence[tuple[Any, ...]],
-        *,
-        conflict: Sequence[str] = (),
-        returning: Sequence[str] = (),
-    ) -> list[tuple[Any, ...]]:
-        """Multi-row ``INSERT … [ON CONFLICT DO NOTHING] [RETURNING …]``, one driver call per
-        chunk: per-row parameter handling would cost more than the database's work."""
-        quote = self._quote
-        head = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES "
-        tail = ""
-        if conflict:
-            tail += f" ON CONFLICT ({', '.join(map(quote, conflict))}) DO NOTHING"
-        if returning:
-            tail += f" RETURNING {', '.join(map(quote, returning))}"
-        one = "(" + ", ".join([self._mark] * len(columns)) + ")"
-        found: list[tuple[Any, ...]] = []
-        for part in chunks(list(rows), max(1, MAX_PARAMETERS // len(columns))):
-            text = head + ", ".join([one] * len(part)) + tail
-            result = self.conn.exec_driver_sql(text, tuple(v for row in part for v in row))
-            if returning:
-                found.extend(tuple(row) for row in result.all())
         return found
 
 

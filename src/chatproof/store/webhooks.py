@@ -5,7 +5,7 @@ Duplicates are decided by unique keys in the database (message hash, status hash
 event key), so a redelivered webhook is stored once however it races (DESIGN invariant 1).
 
 The statements on the ingest path are written as SQL that SQLite and PostgreSQL both accept and
-sent as one driver call per table (``_Statements``): SQLAlchemy's per-row parameter handling
+sent as one driver call per table (``Statements``): SQLAlchemy's per-row parameter handling
 cost several times what the database itself did per webhook (see docs/performance.md). Values
 still pass through the columns' own type conversions, so what is stored is the same.
 """
@@ -19,10 +19,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, Integer, Table, bindparam, case, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy import Connection, Integer, bindparam, case, select, update
 
 from chatproof.archive.log import EntryDraft
 from chatproof.archive.pseudonyms import Pseudonymizer
@@ -35,11 +33,8 @@ from chatproof.domain.messages import (
     WebhookBatch,
 )
 from chatproof.store import tables as t
-from chatproof.store._sql import MomentBinder, chunks, driver_sql
+from chatproof.store._sql import Statements, chunks
 from chatproof.store.personal import SYSTEM_SUBJECT, PersonalContent
-
-MAX_PARAMETERS = 30_000
-"""Bound values per statement, below SQLite's (32,766) and PostgreSQL's (65,535) limits."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +79,7 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         self.conn = conn
         self.personal = personal
         self.pseudonyms = pseudonyms
-        self.sql = _Statements(conn)
+        self.sql = Statements(conn)
 
     def _add_deliveries(
         self, bodies: Sequence[tuple[bytes, str]], received_at: datetime
@@ -599,57 +594,6 @@ MESSAGE_COLUMNS = (
     "media_state",
     "media_next_attempt_at",
 )
-
-
-class _Statements:
-    """SQL that SQLite and PostgreSQL both accept, each statement one driver call with
-    positional parameters (written ``?``; PostgreSQL's driver gets ``%s``)."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self._mark = driver_sql(conn, "?")
-        self._quote = conn.dialect.identifier_preparer.quote
-        self.moment = MomentBinder(conn)
-
-    def insert(
-        self,
-        table: Table,
-        columns: Sequence[str],
-        rows: Sequence[tuple],
-        *,
-        conflict: Sequence[str] = (),
-        returning: Sequence[str] = (),
-    ) -> list[Row]:
-        """``INSERT … VALUES (…), (…) [ON CONFLICT (…) DO NOTHING] [RETURNING …]``: the
-        database, not a read-then-write race, decides what is a duplicate."""
-        quote = self._quote
-        head = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES "
-        tail = ""
-        if conflict:
-            tail += f" ON CONFLICT ({', '.join(map(quote, conflict))}) DO NOTHING"
-        if returning:
-            tail += f" RETURNING {', '.join(map(quote, returning))}"
-        one = "(" + ", ".join([self._mark] * len(columns)) + ")"
-        found: list[Row] = []
-        for part in chunks(list(rows), max(1, MAX_PARAMETERS // len(columns))):
-            text = head + ", ".join([one] * len(part)) + tail
-            result = self.conn.exec_driver_sql(text, tuple(v for row in part for v in row))
-            if returning:
-                found.extend(result.all())
-        return found
-
-    def select_in(self, query: str, column: str, values: Sequence[Any]) -> list[Row]:
-        """Rows of ``query WHERE column IN (values)``."""
-        found: list[Row] = []
-        for part in chunks(list(values)):
-            marks = ", ".join([self._mark] * len(part))
-            text = f"{query} WHERE {self._quote(column)} IN ({marks})"
-            found.extend(self.conn.exec_driver_sql(text, tuple(part)).all())
-        return found
-
-    def update_many(self, text: str, rows: list[tuple]) -> None:
-        """One statement (with ``?`` marks) executed for each parameter tuple."""
-        self.conn.exec_driver_sql(driver_sql(self.conn, text), rows)
 
 
 def _sealing_times(
