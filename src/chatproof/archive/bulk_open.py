@@ -62,6 +62,20 @@ class BulkOpener:
             raise UnknownDataKeyError(key_id.hex())
         return self._buckets[data.bucket_id, data.generation]
 
+    def bucket_and_open(
+        self, subject_id: str, sealed: bytes
+    ) -> tuple[BucketKeyRecord, bytes | None]:
+        """The value's bucket row and its plaintext, None if the bucket was shredded: an
+        export reads both for every row.
+
+        Raises:
+            ContentIntegrityError: altered, unknown data key, or another subject's.
+        """
+        bucket = self.bucket(sealed)
+        if bucket.shredded_at is not None:
+            return bucket, None
+        return bucket, self.open(subject_id, sealed)
+
     def open(self, subject_id: str, sealed: bytes) -> bytes:
         """Raises:
         ContentErased: the bucket key was shredded.

@@ -309,7 +309,7 @@ class _TableWriter:
         total = conn.execute(
             select(func.count()).where(m.sent_at >= start, m.sent_at < end)
         ).scalar_one()
-        unlinked = _Merge(source.unlinked_message_entries(start, end))
+        unlinked = _Merge(lambda: source.unlinked_message_entries(start, end))
         handle, writer = self._open_table(spec.MESSAGES)
         media_handle, media_writer = self._open_table(spec.MEDIA)
         classes, summary, times = self.classes, self.summary, _Times(self.tz)
@@ -322,7 +322,10 @@ class _TableWriter:
                     (mid, conv, contact, subject, direction, kind, sent, received, text,
                      raw_head, state, error, mime, blob, filename, media_state, log_index,
                      leaf, delivery) = r  # fmt: skip
-                    bucket = opener.bucket(text or raw_head)
+                    if text:
+                        bucket, opened = opener.bucket_and_open(subject, text)
+                    else:
+                        bucket, opened = opener.bucket(raw_head), None
                     if bucket.retention_class not in classes:
                         summary.not_tax_relevant += 1
                         continue
@@ -335,11 +338,11 @@ class _TableWriter:
                     erased_on = ""
                     body = ""
                     if text:
-                        try:
-                            body = escape_text(opener.open(subject, text).decode())
-                        except ContentErased as erased:
-                            erased_on = erased.shredded_at.date().isoformat()
+                        if opened is None:
+                            erased_on = bucket.shredded_at.date().isoformat()  # type: ignore[union-attr]
                             summary.erased += 1
+                        else:
+                            body = escape_text(opened.decode())
                     day, clock, sent_iso = times(sent)
                     rows.append(
                         (
@@ -544,13 +547,18 @@ class _Times:
 
 
 class _Merge:
-    """Looks up entries of rows by ascending id in a stream ordered by id."""
+    """Looks up entries of rows by ascending id in a stream ordered by id, opened only when
+    the first row without its own entry comes (most archives have none)."""
 
-    def __init__(self, stream: Iterator[tuple[int, Entry]]) -> None:
-        self._stream = stream
-        self._next = next(stream, None)
+    def __init__(self, open_stream: Callable[[], Iterator[tuple[int, Entry]]]) -> None:
+        self._open = open_stream
+        self._stream: Iterator[tuple[int, Entry]] | None = None
+        self._next: tuple[int, Entry] | None = None
 
     def get(self, row_id: int) -> Entry | None:
+        if self._stream is None:
+            self._stream = self._open()
+            self._next = next(self._stream, None)
         while self._next is not None and self._next[0] < row_id:
             self._next = next(self._stream, None)
         if self._next is not None and self._next[0] == row_id:
