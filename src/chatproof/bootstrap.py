@@ -22,6 +22,7 @@ from chatproof.archive.retention import (
 from chatproof.archive.witness import Witness
 from chatproof.archive.witness_config import witnesses_from_config
 from chatproof.config import Settings
+from chatproof.domain.processing import SystemFacts
 from chatproof.store import (
     SealingPolicy,
     SqlAlchemyUnitOfWork,
@@ -103,3 +104,15 @@ def build(settings: Settings, *, run_migrations: bool = True) -> Components:
         retention_classes=classes,
         derivation_key=master.derivation,
     )
+
+
+def system_facts(components: Components, language: str | None = None) -> SystemFacts:
+    """The settings in force as the record of processing states them, for the web app too
+    (the DPO's access report takes its processing facts from there).
+
+    Raises:
+        ConfigError: the language is not de or en.
+    """
+    from chatproof.commands.facts import system_facts as facts_of
+
+    return facts_of(components, language)

@@ -54,6 +54,8 @@ class Permission(StrEnum):
     USERS = "users.manage"
     CONSENTS = "consents.manage"
     ACCESS_LOG = "access_log.read"
+    REQUESTS = "requests.manage"
+    """Data-subject requests: the register, access reports, erasure and restriction."""
     ARCHIVE = "archive.read"
     QUARANTINE = "quarantine.manage"
 
@@ -74,7 +76,9 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     Role.AGENT: frozenset({P.READ_OWN, P.REPLY, P.ORGANISE}),
-    Role.DPO: frozenset({P.READ_OWN, P.READ_ALL, P.FULL_NUMBER, P.CONSENTS, P.ACCESS_LOG}),
+    Role.DPO: frozenset(
+        {P.READ_OWN, P.READ_ALL, P.FULL_NUMBER, P.CONSENTS, P.ACCESS_LOG, P.REQUESTS}
+    ),
     Role.AUDITOR: frozenset({P.READ_OWN, P.READ_ALL, P.ARCHIVE, P.ACCESS_LOG, P.STATISTICS}),
 }
 """What each role may do. An auditor reads everything and changes nothing; an admin runs

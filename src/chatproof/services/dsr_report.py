@@ -282,3 +282,14 @@ def _ends(cls: RetentionClass, year: int, tz: ZoneInfo, last: datetime | None) -
         return duty_ends(cls, year, tz)
     begins, year_ends = datetime(year, 1, 1, tzinfo=tz), datetime(year + 1, 1, 1, tzinfo=tz)
     return duty_ends(cls, year, tz, conversation_end=max(last or year_ends, begins))
+
+
+def accesses_of(uow_factory: Callable[[], UnitOfWork], contact: str) -> list[AccessItem]:
+    """Every recorded read of one person's data, oldest first: the access log filtered by
+    person, whichever conversation, consent history or export the read went through.
+
+    Raises:
+        DsrError: no such contact.
+    """
+    with uow_factory() as uow:
+        return _accesses(uow, find_contact(uow, contact).subject_id)

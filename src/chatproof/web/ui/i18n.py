@@ -241,6 +241,22 @@ TEXTS: dict[str, dict[str, str]] = {
     "access.actor": {"en": "Who", "de": "Wer"},
     "access.action": {"en": "What", "de": "Was"},
     "access.target": {"en": "Which", "de": "Welche"},
+    "nav.requests": {"en": "Requests", "de": "Betroffenenanfragen"},
+    "dsr.title": {"en": "Data-subject requests", "de": "Anfragen betroffener Personen"},
+    "dsr.kind": {"en": "Kind", "de": "Art"},
+    "dsr.contact": {"en": "Contact", "de": "Kontakt"},
+    "dsr.received": {"en": "Received", "de": "Eingegangen"},
+    "dsr.due": {"en": "Due", "de": "Frist"},
+    "dsr.state": {"en": "State", "de": "Stand"},
+    "dsr.on_time": {"en": "on time", "de": "im Plan"},
+    "dsr.due_soon": {"en": "due soon", "de": "bald fällig"},
+    "dsr.overdue": {"en": "overdue", "de": "überfällig"},
+    "dsr.report": {"en": "Access report (zip)", "de": "Auskunft (zip)"},
+    "dsr.staff_names": {
+        "en": "Name staff (my own view)",
+        "de": "Mitarbeiter nennen (eigene Ansicht)",
+    },
+    "dsr.access_of": {"en": "Who read it", "de": "Wer hat gelesen"},
 }
 
 
