@@ -296,3 +296,24 @@ def test_bad_input_is_one_line_and_writes_nothing(archive, tmp_path: Path) -> No
     assert occupied.exit_code == 1 and "exists and is not an empty folder" in occupied.output
     assert not (tmp_path / "x").exists() and not (tmp_path / "x.zip").exists()
     assert [p.name for p in (tmp_path / "full").iterdir()] == ["keep.txt"]
+
+
+def test_erased_content_leaves_its_row_with_the_date_and_the_export_still_checks_out(
+    archive, tmp_path: Path
+) -> None:
+    data_dir, env, _ = archive
+    shredded = run(data_dir, env, "shred", "1", "--reason", "retention ended", "--yes")
+    assert shredded.exit_code == 0, shredded.output
+    out = tmp_path / "gobd"
+    summary, tables = export(data_dir, env, out)
+    (row,) = [m for m in tables["messages"] if m["message_id"] == 1]
+    assert row["text"] == "" and row["erased_on"] and row["leaf_hash"]
+    assert summary["erased"] == 1
+    (contact,) = [c for c in tables["contacts"] if c["contact_id"] == row["contact_id"]]
+    assert contact["phone"] == "" and contact["name"] == ""
+    checked = subprocess.run(
+        [sys.executable, "-I", str(out / "check_export.py"), str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stderr

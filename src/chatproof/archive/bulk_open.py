@@ -71,16 +71,18 @@ class BulkOpener:
         Raises:
             ContentIntegrityError: altered, unknown data key, or another subject's.
         """
-        bucket = self.bucket(sealed)
-        if bucket.shredded_at is not None:
-            return bucket, None
-        return bucket, self.open(subject_id, sealed)
+        return self._open(subject_id, sealed, erased_ok=True)
 
     def open(self, subject_id: str, sealed: bytes) -> bytes:
         """Raises:
         ContentErased: the bucket key was shredded.
         ContentIntegrityError: altered, unknown data key, or another subject's.
         """
+        return self._open(subject_id, sealed, erased_ok=False)[1]  # type: ignore[return-value]
+
+    def _open(
+        self, subject_id: str, sealed: bytes, *, erased_ok: bool
+    ) -> tuple[BucketKeyRecord, bytes | None]:
         if len(sealed) < envelope.SEALED_OVERHEAD or sealed[0] != envelope.FORMAT_VERSION:
             envelope.SealedContent.from_bytes(sealed)  # raises with the reason
         key_id = bytes(sealed[1:_HEADER_KEY_END])
@@ -92,6 +94,8 @@ class BulkOpener:
         if bucket.subject_id != subject_id:
             raise ContentIntegrityError("sealed for another subject", key_id.hex())
         if bucket.shredded_at is not None:
+            if erased_ok:
+                return bucket, None
             raise ContentErased(bucket.shredded_at, bucket.bucket_id)
         unwrap = self._ciphers.get(slot)
         if unwrap is None:
@@ -116,7 +120,7 @@ class BulkOpener:
         if parts is None:
             parts = self._subjects[subject_id] = _content_aad_parts(subject_id)
         try:
-            return AESGCM(data_key).decrypt(
+            return bucket, AESGCM(data_key).decrypt(
                 sealed[_HEADER_KEY_END : envelope.HEADER_BYTES],
                 sealed[envelope.HEADER_BYTES :],
                 parts[0] + key_id + parts[1],

@@ -350,7 +350,7 @@ class _TableWriter:
                             "import" if kind.startswith("import.") else
                             ("webhook" if delivery is not None or direction == "inbound"
                              else "outbox"),
-                            day, clock, sent_iso, times(received)[2], body, state or "",
+                            day, clock, sent_iso, times.iso(received), body, state or "",
                             "" if error is None else error, bucket.retention_class,
                             bucket.start_year, erased_on,
                             "" if log_index is None else log_index,
@@ -544,6 +544,12 @@ class _Times:
         moment = as_utc(value)
         local = moment.astimezone(self.tz)
         return format_date(local), f"{local:%H:%M:%S}", _iso(moment)
+
+    def iso(self, value: Any) -> str:
+        if isinstance(value, str) and len(value) >= 19:
+            fraction = value[20:23] if len(value) > 20 else "000"
+            return f"{value[:10]}T{value[11:19]}.{fraction}Z"
+        return _iso(as_utc(value))
 
 
 class _Merge:
