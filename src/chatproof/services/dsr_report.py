@@ -29,7 +29,6 @@ from chatproof.domain.access_report import (
     AccessReport,
     ConsentItem,
     DecisionItem,
-    MediaItem,
     MessageItem,
     NoteItem,
     RetentionItem,
@@ -41,13 +40,12 @@ from chatproof.domain.dsr import DsrError
 from chatproof.domain.processing import LANGUAGES, Section, SystemFacts, to_html
 from chatproof.domain.ropa import record_of_processing
 from chatproof.services.access import record_read
-from chatproof.services.documents_pdf import to_pdf
 from chatproof.services.dsr import find_contact
+from chatproof.services.dsr_pdf import report_pdf
 from chatproof.services.media import unpack
 from chatproof.store import UnitOfWork
 from chatproof.store.sending import ContactRef
 
-PAGE = 1000
 PROCESSING_SECTIONS = ("2.", "4.", "5.", "6.")
 """Purposes and legal bases, recipients, third-country transfers, retention periods."""
 
@@ -101,7 +99,7 @@ def access_report(
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("report.html", to_html(document))
-        archive.writestr("report.pdf", to_pdf(document))
+        archive.writestr("report.pdf", report_pdf(document))
         archive.writestr("report.json", json.dumps(to_json(shown), ensure_ascii=False, indent=1))
         for path, data in sorted(media.items()):
             archive.writestr(path, data)
@@ -131,15 +129,12 @@ def _gather(
     subject = ref.subject_id
     sealed_name, first_seen = uow.dsr.contact_details(ref.id)
     conversations = uow.dsr.conversations_of(ref.id)
-    messages: list[MessageItem] = []
-    notes: list[NoteItem] = []
-    for conversation_id in conversations:
-        messages += _messages(uow, blobs, subject, conversation_id, media)
-        notes += [
-            NoteItem(n.conversation_id, n.at, n.author, n.text)
-            for n in uow.inbox.notes(conversation_id, subject)
-        ]
-    messages.sort(key=lambda m: (m.sent_at, m.id))
+    messages = _messages(uow, blobs, subject, conversations, media)
+    notes = [
+        NoteItem(n.conversation_id, n.at, n.author, n.text)
+        for conversation_id in conversations
+        for n in uow.inbox.notes(conversation_id, subject)
+    ]
     consents = [
         ConsentItem(
             e.at,
@@ -176,37 +171,18 @@ def _messages(
     uow: UnitOfWork,
     blobs: BlobStore,
     subject: str,
-    conversation_id: int,
+    conversations: list[int],
     media: dict[str, bytes],
 ) -> list[MessageItem]:
     found: list[MessageItem] = []
-    before: int | None = None
-    while True:
-        page = uow.conversations.messages(conversation_id, limit=PAGE, before=before)
-        for m in page.items:
-            item = None
-            if m.media is not None:
-                path, digest = _media_file(uow, blobs, subject, m.media.blob, m.media.mime_type)
-                if path:
-                    media[path] = digest[1]
-                item = MediaItem(m.media.mime_type, m.media.filename, digest[0], path)
-            found.append(
-                MessageItem(
-                    conversation_id=m.conversation_id,
-                    id=m.id,
-                    direction=m.direction,
-                    type=m.type,
-                    sent_at=m.sent_at,
-                    status=m.state,
-                    status_at=m.state_at,
-                    text=m.text,
-                    erased=m.erased_at is not None,
-                    media=item,
-                )
-            )
-        if page.next_cursor is None:
-            return found
-        before = int(page.next_cursor)
+    for item, blob in uow.dsr.messages_of(conversations, subject):
+        if item.media is not None:
+            path, (digest, data) = _media_file(uow, blobs, subject, blob, item.media.mime_type)
+            if path:
+                media[path] = data
+            item = replace(item, media=replace(item.media, sha256=digest, path=path))
+        found.append(item)
+    return found
 
 
 def _media_file(

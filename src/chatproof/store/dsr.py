@@ -16,9 +16,15 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, update
 
+from chatproof.archive.envelope import data_key_id
+from chatproof.archive.errors import ArchiveError
+from chatproof.domain.access_report import MediaItem, MessageItem
 from chatproof.domain.dsr import DataSubjectRequest, RequestKind
 from chatproof.store import tables as t
+from chatproof.store._sql import chunks
 from chatproof.store.errors import NotFound
+from chatproof.store.keys import SqlAlchemyKeyRepository
+from chatproof.store.personal import PersonalContent
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +90,13 @@ class DsrRepository(ABC):
     def conversations_of(self, contact_id: int) -> list[int]: ...
 
     @abstractmethod
+    def messages_of(
+        self, conversation_ids: Sequence[int], subject_id: str
+    ) -> list[tuple[MessageItem, str]]:
+        """Every message of these conversations, opened, oldest first, each with its media
+        blob's address ("" without one); media items carry no file path or hash yet."""
+
+    @abstractmethod
     def entries_about(self, subject_id: str, kinds: Sequence[str]) -> list[tuple[int, bytes]]:
         """(index, leaf) of every log entry of ``kinds`` about ``subject_id``, in order."""
 
@@ -93,8 +106,12 @@ class DsrRepository(ABC):
 
 
 class SqlAlchemyDsrRepository(DsrRepository):
-    def __init__(self, conn: Connection) -> None:
+    def __init__(
+        self, conn: Connection, personal: PersonalContent, keys: SqlAlchemyKeyRepository
+    ) -> None:
         self.conn = conn
+        self.personal = personal
+        self.keys = keys
 
     def add(self, request: DataSubjectRequest) -> int:
         values = _values(request)
@@ -185,6 +202,64 @@ class SqlAlchemyDsrRepository(DsrRepository):
         c = t.conversations.c
         query = select(c.id).where(c.contact_id == contact_id).order_by(c.id)
         return list(self.conn.execute(query).scalars())
+
+    def messages_of(
+        self, conversation_ids: Sequence[int], subject_id: str
+    ) -> list[tuple[MessageItem, str]]:
+        if not conversation_ids:
+            return []
+        m = t.messages.c
+        query = (
+            select(
+                m.id,
+                m.conversation_id,
+                m.direction,
+                m.type,
+                m.sent_at,
+                m.state,
+                m.state_at,
+                m.text,
+                m.media_id,
+                m.media_mime_type,
+                m.media_filename,
+                m.media_blob,
+            )
+            .where(m.conversation_id.in_(list(conversation_ids)))
+            .order_by(m.sent_at, m.id)
+        )
+        rows = list(self.conn.execute(query))
+        found: list[tuple[MessageItem, str]] = []
+        for part in chunks(rows, 2000):
+            self._prefetch([v for r in part for v in (r.text, r.media_filename) if v])
+            for r in part:
+                text = self.personal.read_text(subject_id, r.text)
+                media = None
+                if r.media_id:
+                    name = self.personal.read_text(subject_id, r.media_filename).text
+                    media = MediaItem(r.media_mime_type or "", name, "", "")
+                item = MessageItem(
+                    conversation_id=r.conversation_id,
+                    id=r.id,
+                    direction=r.direction,
+                    type=r.type,
+                    sent_at=r.sent_at,
+                    status=r.state or "",
+                    status_at=r.state_at,
+                    text=text.text,
+                    erased=text.erased_at is not None,
+                    media=media,
+                )
+                found.append((item, r.media_blob or ""))
+        return found
+
+    def _prefetch(self, sealed: list[bytes]) -> None:
+        key_ids = []
+        for value in sealed:
+            try:
+                key_ids.append(data_key_id(bytes(value)))
+            except ArchiveError:
+                continue
+        self.keys.prefetch(key_ids)
 
     def entries_about(self, subject_id: str, kinds: Sequence[str]) -> list[tuple[int, bytes]]:
         e = t.log_entries.c

@@ -105,7 +105,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.users = SqlAlchemyUserRepository(conn)
         self.inbox = SqlAlchemyInboxRepository(conn, self.personal, self.keys)
         self.statistics = SqlAlchemyStatisticsRepository(conn)
-        self.dsr = SqlAlchemyDsrRepository(conn)
+        self.dsr = SqlAlchemyDsrRepository(conn, self.personal, self.keys)
         return self
 
     def __exit__(
