@@ -261,7 +261,10 @@ async def test_a_supervisor_makes_one_message_a_booking_voucher(
     page = await client.get(f"/inbox/{cid}")
     assert 'id="retention">business_letter' in page.text and 'data-retention="' not in page.text
     # not the latest stored message, whose class the conversation shows
-    message_id = min(int(i) for i in re.findall(r'name="message_id" value="(\d+)"', page.text))
+    links = re.findall(rf"/inbox/{cid}/messages/(\d+)/retention", page.text)
+    message_id = min(int(i) for i in links)
+    form = await client.get(f"/inbox/{cid}/messages/{message_id}/retention")
+    assert form.status_code == 200 and 'name="retention_class"' in form.text
     changed = await client.post(
         f"/inbox/{cid}/message-retention",
         data={
@@ -289,7 +292,8 @@ async def test_agents_cannot_change_retention_classes(
     add(components, "maria", Role.AGENT)
     await sign_in(client, "maria")
     cid, page = await first_conversation(client)
-    assert "message-retention" not in (await client.get(f"/inbox/{cid}")).text
+    assert "/retention" not in (await client.get(f"/inbox/{cid}")).text
+    assert (await client.get(f"/inbox/{cid}/messages/1/retention")).status_code == 403
     refused = await client.post(
         f"/inbox/{cid}/retention",
         data={"retention_class": "booking_voucher", "reason": "x", "csrf": csrf_of(page)},

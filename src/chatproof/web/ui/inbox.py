@@ -160,6 +160,25 @@ def thread_fragment(request: Request, browser: Reader, conversation_id: int) -> 
     return render(request, "_messages.html", context, browser=browser)
 
 
+@router.get("/{conversation_id}/messages/{message_id}/retention", response_class=HTMLResponse)
+def message_retention_page(
+    request: Request, browser: Reader, conversation_id: int, message_id: int
+) -> Response:
+    """The form that gives one message another retention class (supervisors)."""
+    if not browser.principal.may(Permission.CHANGE_RETENTION):
+        raise HTTPException(403, "only supervisors change retention classes")
+    thread = _thread(request, browser, conversation_id)
+    if message_id not in thread["by_id"]:
+        raise HTTPException(404, f"message {message_id} is not in conversation {conversation_id}")
+    context = {
+        "conversation_id": conversation_id,
+        "bubble": thread["by_id"][message_id],
+        "current": thread["message_classes"].get(message_id, thread["retention"]),
+        "classes": thread["retention_classes"],
+    }
+    return render(request, "message_retention.html", context, browser=browser)
+
+
 @router.get("/{conversation_id}", response_class=HTMLResponse)
 def thread_page(
     request: Request,
