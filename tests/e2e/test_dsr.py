@@ -304,3 +304,32 @@ def test_a_restriction_blocks_sending(filled: Components) -> None:
     )  # fmt: skip
     assert accepted.decision.rule_id == "contact.restricted"
     assert "subject.restricted" in log_kinds(filled)
+
+
+def test_a_restricted_person_is_hidden_from_agents_but_not_from_the_officer(
+    filled: Components,
+) -> None:
+    from chatproof.domain.accounts import Principal, Role
+    from chatproof.services import accounts
+    from chatproof.services.inbox import NotAllowed, list_inbox, open_thread
+
+    def principal(name: str, role: Role) -> Principal:
+        user, _ = accounts.add_user(
+            filled.writer, "test", NOW, username=name, role=role, password="a long password!"
+        )
+        return Principal(f"user:{name}", user)
+
+    agent, lead, officer = (
+        principal("maria", Role.AGENT),
+        principal("lena", Role.SUPERVISOR),
+        principal("dora", Role.DPO),
+    )
+    restrict(filled.writer, ANNA, "Art. 18(1)(a)", by="user:dora", now=NOW, tz=filled.timezone)
+    for staff in (agent, lead):
+        names = [r.conversation.name for r in list_inbox(filled.writer, staff, NOW).items]
+        assert names == ["Ben Bleibt"]
+        with pytest.raises(NotAllowed, match="restricted"):
+            open_thread(filled.writer, staff, NOW, 1)
+    names = {r.conversation.name for r in list_inbox(filled.writer, officer, NOW).items}
+    assert names == {"Anna Quellmalz", "Ben Bleibt"}
+    assert open_thread(filled.writer, officer, NOW, 1).messages.items

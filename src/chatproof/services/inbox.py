@@ -62,11 +62,19 @@ def _within_reach(uow: UnitOfWork, principal: Principal, conversation_id: int) -
 
     Raises NotFound (unknown conversation) or NotAllowed.
     """
-    uow.conversations.get(conversation_id)
+    conversation = uow.conversations.get(conversation_id)
+    if not _sees_restricted(principal) and uow.dsr.is_restricted(conversation.subject_id):
+        raise NotAllowed(f"conversation {conversation_id} is restricted (Art. 18 GDPR)")
     assignee = uow.inbox.assignee(conversation_id)
     if not principal.may_see(assignee):
         raise NotAllowed(f"conversation {conversation_id} is assigned to someone else")
     return assignee
+
+
+def _sees_restricted(principal: Principal) -> bool:
+    """Restricted data is only stored (Art. 18(2) GDPR): the DPO answering requests and the
+    tax auditor may still read it, nobody who works with customers."""
+    return principal.may(Permission.REQUESTS) or principal.may(Permission.ARCHIVE)
 
 
 def check_reach(uow_factory: UowFactory, principal: Principal, conversation_id: int) -> None:
@@ -105,6 +113,9 @@ def list_inbox(
         if where.words:
             uow.inbox.index_pending(INDEX_BATCH)
         page = uow.inbox.list(where, limit=limit, cursor=cursor)
+        if not _sees_restricted(principal) and (hidden := uow.dsr.restricted_subjects()):
+            kept = tuple(r for r in page.items if r.conversation.subject_id not in hidden)
+            page = Page(kept, page.next_cursor)
         shown = [row.conversation.id for row in page.items]
         target = "conversations:" + ",".join(map(str, shown))
         record_read(
