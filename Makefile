@@ -38,6 +38,7 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/sending.py
 	$(BIN)/python bench/inbox.py
 	$(BIN)/python bench/export.py
+	$(BIN)/python bench/access_report.py
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR)
