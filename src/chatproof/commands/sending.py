@@ -4,7 +4,6 @@ them. A refusal by the policy gate prints its rule and reason and exits with 1."
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -39,14 +38,13 @@ def _number(value: str) -> str:
     return digits
 
 
-def _proof(proof: str, document: Path | None) -> str:
+def _read(document: Path | None) -> bytes | None:
     if document is None:
-        return proof
+        return None
     try:
-        digest = hashlib.sha256(document.read_bytes()).hexdigest()
+        return document.read_bytes()
     except OSError as exc:
         raise ChatproofError(f"--document: cannot read {document}: {exc.strerror}") from None
-    return f"sha256:{digest} {document.name}" + (f" ({proof})" if proof else "")
 
 
 @consent_app.command("record")
@@ -61,7 +59,7 @@ def consent_record(
     text_version: Annotated[str, typer.Option(help="Version of that text.")] = "",
     proof: Annotated[str, typer.Option(help="Reference to the evidence.")] = "",
     document: Annotated[
-        Path | None, typer.Option(help="The signed form's scan; its SHA-256 is the proof.")
+        Path | None, typer.Option(help="The signed form's scan, kept sealed as the proof.")
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -70,7 +68,7 @@ def consent_record(
     Example: chatproof consent record 4915112345678 --text "Ja, …" --document scan.pdf
     """
     _record(
-        number, purpose, "granted", source, text, text_version, _proof(proof, document), data_dir
+        number, purpose, "granted", source, text, text_version, proof, data_dir, _read(document)
     )
 
 
@@ -97,6 +95,7 @@ def _record(
     version: str,
     proof: str,
     data_dir: Path | None,
+    document: bytes | None = None,
 ) -> None:
     from chatproof.domain.consent import ConsentAction, ConsentEvent, ConsentSource
     from chatproof.services import consent
@@ -108,9 +107,46 @@ def _record(
     now = datetime.now(UTC)
     event = ConsentEvent(purpose, ConsentAction(action), origin, now, actor(), text, version, proof)
     with components_for(data_dir) as components:
-        recorded = consent.record(components.writer, _number(number), event, now)
+        recorded = consent.record(
+            components.writer,
+            _number(number),
+            event,
+            now,
+            document=document,
+            blobs=components.blobs,
+        )
     typer.echo(f"Consent {action} for {purpose} (contact {recorded.contact_id}, log entry "
                f"{recorded.log_index}).")  # fmt: skip
+
+
+@consent_app.command("document")
+@fails_cleanly
+def consent_document(
+    number: Number,
+    digest: Annotated[str, typer.Argument(help="The document's id from the proof.")],
+    out: Annotated[Path, typer.Option(help="Where to write the document.")],
+    data_dir: DataDir = None,
+) -> None:
+    """Write out the evidence a consent event names (a signed form's scan). The read is logged.
+
+    Example: chatproof consent document 4915112345678 3f9a… --out form.pdf
+    """
+    from chatproof.services import consent
+
+    with components_for(data_dir) as components:
+        data = consent.read_document(
+            components.writer,
+            components.blobs,
+            digest.removeprefix("document:"),
+            actor(),
+            datetime.now(UTC),
+            wa_id=_number(number),
+        )
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise ChatproofError(f"--out: cannot write {out}: {exc.strerror}") from None
+    typer.echo(f"Wrote {len(data)} bytes to {out}.")
 
 
 @consent_app.command("history")

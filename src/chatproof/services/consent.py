@@ -7,14 +7,17 @@ keyed by the number's keyed hash, so it outlives the erasure of the contact.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 
+from chatproof.archive.blobs import BlobStore
 from chatproof.archive.log import append
 from chatproof.domain.consent import (
     ConsentAction,
+    ConsentError,
     ConsentEvent,
     ConsentState,
     check_event,
@@ -64,20 +67,83 @@ def record_in(uow: UnitOfWork, contact: ContactRef, event: ConsentEvent, now: da
     return index
 
 
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+DOCUMENT_PREFIX = "document:"
+
+
 def record(
-    uow_factory: Callable[[], UnitOfWork], wa_id: str, event: ConsentEvent, now: datetime
+    uow_factory: Callable[[], UnitOfWork],
+    wa_id: str,
+    event: ConsentEvent,
+    now: datetime,
+    *,
+    document: bytes | None = None,
+    blobs: BlobStore | None = None,
 ) -> Recorded:
     """Record a consent event for the customer with number ``wa_id`` (created if new).
+
+    ``document`` (the signed form's scan, say) is kept sealed under the customer's key in
+    ``blobs``; the proof names it, so the evidence is where the ledger is.
 
     Raises:
         ConsentError: the event lacks what would make it provable; nothing is written.
     """
+    if document is not None:
+        if not document or len(document) > MAX_DOCUMENT_BYTES:
+            raise ConsentError("document", f"must be 1 byte to {MAX_DOCUMENT_BYTES} bytes")
+        if blobs is None:
+            raise ConsentError("document", "there is nowhere to keep it")
+        plain = hashlib.sha256(document).hexdigest()
+        event = replace(event, proof=f"{event.proof} sha256:{plain}".strip())
     check_event(event)
     with uow_factory() as uow:
         contact = uow.sending.ensure_contact(wa_id, now)
+        if document is not None and blobs is not None:
+            sealed = uow.personal.seal_bytes(contact.subject_id, document, event.at)
+            event = replace(event, proof=f"{event.proof} {DOCUMENT_PREFIX}{blobs.put(sealed)}")
         index = record_in(uow, contact, event, now)
         uow.commit()
     return Recorded(contact.id, index)
+
+
+def read_document(
+    uow_factory: Callable[[], UnitOfWork],
+    blobs: BlobStore,
+    digest: str,
+    actor: str,
+    now: datetime,
+    *,
+    wa_id: str | None = None,
+    contact_id: int | None = None,
+) -> bytes:
+    """The evidence a consent event names (``document:<digest>``); the read is logged.
+
+    Raises:
+        NotFound: no such contact, or no consent event of theirs names that document.
+        ContentErased: the customer's content was erased.
+    """
+    with uow_factory() as uow:
+        if contact_id is not None:
+            contact = uow.sending.contact(contact_id)
+        else:
+            contact = uow.sending.contact_by_number(wa_id or "")
+        named = contact is not None and any(
+            f"{DOCUMENT_PREFIX}{digest}" in e.proof.split()
+            for e in uow.sending.consent_events(contact.id)
+        )
+        if contact is None or not named:
+            raise NotFound("consent document", digest)
+        try:
+            sealed = blobs.get(digest)
+        except FileNotFoundError:
+            raise NotFound("consent document", digest) from None
+        data = uow.personal.unseal_bytes(contact.subject_id, sealed)
+        record_read(
+            uow, now, actor, "consent_document", f"contact:{contact.id}", contact.subject_id,
+            document=digest,
+        )  # fmt: skip
+        uow.commit()
+    return data
 
 
 def effective_events(uow: UnitOfWork, contact: ContactRef) -> list[ConsentEvent]:

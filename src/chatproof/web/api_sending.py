@@ -9,13 +9,16 @@ Authentication is the API's own dependency (``api_caller`` through ``allowed``).
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from chatproof.archive.errors import ContentErased
 from chatproof.channels.errors import ChannelError
 from chatproof.channels.whatsapp.errors import MessageValidationError
 from chatproof.domain.accounts import Permission, Principal
@@ -57,6 +60,8 @@ class ConsentIn(BaseModel):
     text: str = ""
     text_version: str = ""
     proof: str = ""
+    document_base64: str | None = None
+    """The signed form's scan, say: kept sealed under the customer's key; the proof names it."""
     at: datetime | None = None
 
 
@@ -217,11 +222,48 @@ def record_consent(request: Request, principal: ConsentKeeper, body: ConsentIn) 
         body.text_version,
         body.proof,
     )
+    document = None
+    if body.document_base64 is not None:
+        try:
+            document = base64.b64decode(body.document_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise HTTPException(
+                422, {"field": "document_base64", "message": "document_base64: not base64"}
+            ) from None
     try:
-        recorded = consent.record(_writer(request), body.wa_id.lstrip("+"), event, now)
+        recorded = consent.record(
+            _writer(request),
+            body.wa_id.lstrip("+"),
+            event,
+            now,
+            document=document,
+            blobs=request.app.state.components.blobs,
+        )
     except _BAD_INPUT as exc:
         raise _field_error(exc) from None
     return {"contact_id": recorded.contact_id, "log_index": recorded.log_index}
+
+
+@router.get("/contacts/{contact_id}/consent-documents/{digest}")
+def consent_document(
+    request: Request, principal: ConsentReader, contact_id: int, digest: str
+) -> Response:
+    """The evidence a consent event names (``document:<digest>`` in its proof); logged."""
+    components = request.app.state.components
+    try:
+        data = consent.read_document(
+            components.writer,
+            components.blobs,
+            digest,
+            principal.actor,
+            datetime.now(UTC),
+            contact_id=contact_id,
+        )
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except ContentErased as exc:
+        raise HTTPException(410, str(exc)) from None
+    return Response(data, media_type="application/octet-stream")
 
 
 @router.get("/contacts/{contact_id}/consents")

@@ -139,3 +139,31 @@ async def test_agents_cannot_send_into_a_conversation_assigned_to_someone_else(
     )
     assert response.status_code == 403
     assert "assigned to someone else" in response.json()["detail"]
+
+
+async def test_a_consent_document_is_kept_and_served(
+    client: httpx.AsyncClient, settings: Settings
+) -> None:
+    import base64
+
+    scan = b"%PDF-1.4 signed form"
+    body = {
+        **CONSENT,
+        "source": "paper_form",
+        "text_version": "",
+        "document_base64": base64.b64encode(scan).decode(),
+    }
+    created = await client.post("/api/consents", json=body, headers=auth(settings))
+    assert created.status_code == 201, created.text
+    contact_id = created.json()["contact_id"]
+    history = await client.get(f"/api/contacts/{contact_id}/consents", headers=auth(settings))
+    proof = history.json()["events"][0]["proof"]
+    digest = next(p for p in proof.split() if p.startswith("document:"))[9:]
+    served = await client.get(
+        f"/api/contacts/{contact_id}/consent-documents/{digest}", headers=auth(settings)
+    )
+    assert (served.status_code, served.content) == (200, scan)
+    bad = await client.post(
+        "/api/consents", json={**body, "document_base64": "***"}, headers=auth(settings)
+    )
+    assert (bad.status_code, bad.json()["detail"]["field"]) == (422, "document_base64")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -410,3 +412,25 @@ def test_a_shredded_contact_receives_nothing(uow_factory: UowFactory, engine: En
     )
     refused = send(uow_factory, ANNA, Outgoing(text="Hallo"), "k1")
     assert (refused.decision.allowed, refused.decision.rule_id) == (False, "contact.shredded")
+
+
+def test_a_paper_forms_scan_is_kept_sealed_and_read_back_logged(
+    uow_factory: UowFactory, engine: Engine, tmp_path: Path
+) -> None:
+    from chatproof.archive.blobs import BlobStore
+    from chatproof.store import NotFound
+
+    blobs = BlobStore(tmp_path / "blobs")
+    scan = b"%PDF-1.4 Unterschrift Anna Schmidt"
+    form = ConsentEvent(
+        MARKETING, ConsentAction.GRANTED, ConsentSource.PAPER_FORM, NOW, "agent:ben", "Ja"
+    )
+    consent.record(uow_factory, ANNA, form, NOW, document=scan, blobs=blobs)
+    (event,) = consent.history(uow_factory, "dsb", NOW, wa_id=ANNA).events
+    digest = next(p for p in event.proof.split() if p.startswith("document:"))[9:]
+    assert f"sha256:{hashlib.sha256(scan).hexdigest()}" in event.proof
+    assert scan not in blobs.get(digest)
+    assert consent.read_document(uow_factory, blobs, digest, "dsb", NOW, wa_id=ANNA) == scan
+    assert kinds(engine)[-1] == "access.read"
+    with pytest.raises(NotFound):
+        consent.read_document(uow_factory, blobs, "0" * 64, "dsb", NOW, wa_id=ANNA)
