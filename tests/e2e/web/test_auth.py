@@ -206,3 +206,16 @@ async def test_admins_see_the_settings_and_agents_get_403(
     await client.post("/logout", data={"csrf": csrf_of(page)})
     await sign_in(client, "maria")
     assert (await client.get("/admin/settings")).status_code == 403
+
+
+async def test_behind_https_the_session_cookie_is_secure(
+    client: httpx.AsyncClient, components: Components
+) -> None:
+    add(components, "maria", Role.AGENT)
+    secure = httpx.AsyncClient(transport=client._transport, base_url="https://chatproof")
+    async with secure:
+        response = await sign_in(secure, "maria")
+    cookie = next(
+        v for k, v in response.headers.multi_items() if k == "set-cookie" and "session" in v
+    )
+    assert "Secure" in cookie and "HttpOnly" in cookie
