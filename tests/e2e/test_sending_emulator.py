@@ -39,6 +39,10 @@ name = "order_update"
 language = "de"
 category = "utility"
 body_params = 2
+
+[[automations.quick_reply]]
+name = "thanks"
+text = "Danke, {name}! Viele Grüße, {agent}"
 """
 AUTOMATIONS = {
     "CHATPROOF_AUTOMATIONS_PRIVACY_NOTICE_DE": "Datenschutzhinweis: https://example.de/ds",
@@ -417,5 +421,23 @@ async def test_templates_synced_from_the_platform_can_be_sent(
 
     async def arrived() -> bool:
         return any(m["type"] == "template" for m in await linked.sent_to(ANNA))
+
+    await linked.wait(arrived)
+
+
+async def test_a_quick_reply_is_filled_with_the_customers_name(
+    linked_factory: LinkedFactory,
+) -> None:
+    linked = await linked_factory()
+    await linked.customer(ANNA, name="Anna")
+    await linked.writes(ANNA, "Hat geklappt, danke!")
+    conversation = await linked.conversation_of(ANNA)
+    message = {"quick_reply": "thanks", "values": {"agent": "Ben"}, "idempotency_key": "qr"}
+    response = await linked.api.post(f"/api/conversations/{conversation}/send", json=message)
+    assert response.status_code == 202, response.text
+
+    async def arrived() -> bool:
+        texts = [m["request"].get("text", {}).get("body") for m in await linked.sent_to(ANNA)]
+        return "Danke, Anna! Viele Grüße, Ben" in texts
 
     await linked.wait(arrived)

@@ -377,6 +377,16 @@ def contact_of_conversation(uow_factory: Callable[[], UnitOfWork], conversation_
         return uow.conversations.get(conversation_id).contact_id
 
 
+def customer_name_of_conversation(
+    uow_factory: Callable[[], UnitOfWork], conversation_id: int
+) -> str:
+    """The customer's profile name, to fill a quick reply's ``{name}`` ("" once erased).
+
+    Raises: NotFound."""
+    with uow_factory() as uow:
+        return uow.conversations.get(conversation_id).name
+
+
 def outbox_view(
     uow_factory: Callable[[], UnitOfWork], outbox_id: int, now: datetime, grace: timedelta
 ) -> OutboxView:

@@ -102,14 +102,18 @@ def _accepted(result: sending.Accepted) -> JSONResponse:
     return JSONResponse(body, status_code=200 if result.duplicate else 202)
 
 
-def _outgoing(body: MessageIn, request: Request, principal: Principal) -> sending.Outgoing:
-    """Raises: SnippetError naming the quick reply or the placeholder without a value."""
+def _outgoing(
+    body: MessageIn, request: Request, principal: Principal, customer: str = ""
+) -> sending.Outgoing:
+    """``customer`` fills ``{name}`` unless the request gives it.
+
+    Raises: SnippetError naming the quick reply or the placeholder without a value."""
     text = body.text
     if body.quick_reply:
         if text:
             raise sending.SendingError("quick_reply", "give either text or a quick reply")
         agent = principal.user.display_name if principal.user else ""
-        values = {"agent": agent, **body.values}
+        values = {"agent": agent, **({"name": customer} if customer else {}), **body.values}
         text = render(_settings(request).quick_replies, body.quick_reply, values)
     return sending.Outgoing(
         text=text,
@@ -139,10 +143,13 @@ def send_in_conversation(
     try:
         inbox.check_reach(writer, principal, conversation_id)
         contact_id = sending.contact_of_conversation(writer, conversation_id)
+        customer = ""
+        if body.quick_reply:
+            customer = sending.customer_name_of_conversation(writer, conversation_id)
         result = sending.submit_to_contact(
             writer,
             contact_id,
-            _outgoing(body, request, principal),
+            _outgoing(body, request, principal, customer),
             _settings(request).sending,
             datetime.now(UTC),
             idempotency_key=body.idempotency_key,
