@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from chatproof.channels.whatsapp.client import CloudApiClient
 from chatproof.config import ConfigError, Settings
-from chatproof.domain.business_hours import WEEKDAYS, BusinessHours
+from chatproof.domain.business_hours import GERMAN_STATES, WEEKDAYS, BusinessHours
 from chatproof.domain.errors import DomainError
 from chatproof.domain.faq import FaqRule
 from chatproof.domain.opt_out import (
@@ -86,6 +86,10 @@ def sending_setup(settings: Settings) -> SendingSetup:
             FaqRule.from_mapping(item, f"automations.faq[{i}]") for i, item in enumerate(a.faq)
         )
         week = {day: getattr(a, f"hours_{day}") for day in WEEKDAYS}
+        if a.holiday_state and a.holiday_state.upper() not in GERMAN_STATES:
+            raise ConfigError(
+                f"automations.holiday_state: {a.holiday_state!r} is not a German state code"
+            )
         hours = None
         if any(week.values()):
             hours = BusinessHours.from_settings(
