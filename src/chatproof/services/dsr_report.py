@@ -175,9 +175,12 @@ def _messages(
     media: dict[str, bytes],
 ) -> list[MessageItem]:
     found: list[MessageItem] = []
-    for item, blob in uow.dsr.messages_of(conversations, subject):
+    for stored in uow.dsr.messages_of(conversations, subject):
+        item = stored.item
         if item.media is not None:
-            path, (digest, data) = _media_file(uow, blobs, subject, blob, item.media.mime_type)
+            path, (digest, data) = _media_file(
+                uow, blobs, subject, stored.blob, item.media.mime_type
+            )
             if path:
                 media[path] = data
             item = replace(item, media=replace(item.media, sha256=digest, path=path))

@@ -40,6 +40,14 @@ class Restriction:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredMessage:
+    item: MessageItem
+    blob: str
+    """The media blob's address, "" without one."""
+    retention_class: str
+
+
+@dataclass(frozen=True, slots=True)
 class AccessRow:
     at: datetime
     actor: str
@@ -90,11 +98,9 @@ class DsrRepository(ABC):
     def conversations_of(self, contact_id: int) -> list[int]: ...
 
     @abstractmethod
-    def messages_of(
-        self, conversation_ids: Sequence[int], subject_id: str
-    ) -> list[tuple[MessageItem, str]]:
-        """Every message of these conversations, opened, oldest first, each with its media
-        blob's address ("" without one); media items carry no file path or hash yet."""
+    def messages_of(self, conversation_ids: Sequence[int], subject_id: str) -> list[StoredMessage]:
+        """Every message of these conversations, opened, oldest first, with its media blob
+        and retention class; media items carry no file path or hash yet."""
 
     @abstractmethod
     def entries_about(self, subject_id: str, kinds: Sequence[str]) -> list[tuple[int, bytes]]:
@@ -203,9 +209,7 @@ class SqlAlchemyDsrRepository(DsrRepository):
         query = select(c.id).where(c.contact_id == contact_id).order_by(c.id)
         return list(self.conn.execute(query).scalars())
 
-    def messages_of(
-        self, conversation_ids: Sequence[int], subject_id: str
-    ) -> list[tuple[MessageItem, str]]:
+    def messages_of(self, conversation_ids: Sequence[int], subject_id: str) -> list[StoredMessage]:
         if not conversation_ids:
             return []
         m = t.messages.c
@@ -219,6 +223,7 @@ class SqlAlchemyDsrRepository(DsrRepository):
                 m.state,
                 m.state_at,
                 m.text,
+                m.platform_id,
                 m.media_id,
                 m.media_mime_type,
                 m.media_filename,
@@ -228,9 +233,11 @@ class SqlAlchemyDsrRepository(DsrRepository):
             .order_by(m.sent_at, m.id)
         )
         rows = list(self.conn.execute(query))
-        found: list[tuple[MessageItem, str]] = []
+        found: list[StoredMessage] = []
         for part in chunks(rows, 2000):
-            self._prefetch([v for r in part for v in (r.text, r.media_filename) if v])
+            self._prefetch(
+                [v for r in part for v in (r.text, r.platform_id, r.media_filename) if v]
+            )
             for r in part:
                 text = self.personal.read_text(subject_id, r.text)
                 media = None
@@ -249,8 +256,18 @@ class SqlAlchemyDsrRepository(DsrRepository):
                     erased=text.erased_at is not None,
                     media=media,
                 )
-                found.append((item, r.media_blob or ""))
+                found.append(
+                    StoredMessage(item, r.media_blob or "", self._class_of(r.text or r.platform_id))
+                )
         return found
+
+    def _class_of(self, sealed: bytes) -> str:
+        try:
+            data = self.keys.data_key(data_key_id(bytes(sealed)))
+        except ArchiveError:
+            return ""
+        bucket = self.keys.bucket_key(data.bucket_id, data.generation) if data else None
+        return bucket.retention_class if bucket else ""
 
     def _prefetch(self, sealed: list[bytes]) -> None:
         key_ids = []

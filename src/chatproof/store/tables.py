@@ -583,3 +583,16 @@ restrictions = Table(
     Column("lifted_by", String(200)),
     Column("lifted_at", Moment),
 )
+
+# The tax auditor's audit period (GoBD Rz. 159: data access covers the audit's scope only);
+# an auditor without one reads nothing in the audit workspace.
+
+audit_scopes = Table(
+    "audit_scopes",
+    metadata,
+    Column("user_id", ForeignKey("users.id"), primary_key=True, autoincrement=False),
+    Column("period_from", String(10), nullable=False),
+    Column("period_to", String(10), nullable=False),
+    Column("set_by", String(200), nullable=False),
+    Column("set_at", Moment, nullable=False),
+)

@@ -13,6 +13,7 @@ from chatproof.archive.keystore import KeyRepository, KeyStore
 from chatproof.archive.log import LogRepository
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.store.activity import ActivityRepository, SqlAlchemyActivityRepository
+from chatproof.store.audit import AuditRepository, SqlAlchemyAuditRepository
 from chatproof.store.conversations import ConversationRepository, SqlAlchemyConversationRepository
 from chatproof.store.database import WRITE
 from chatproof.store.dsr import DsrRepository, SqlAlchemyDsrRepository
@@ -52,6 +53,7 @@ class UnitOfWork(ABC):
     inbox: InboxRepository
     statistics: StatisticsRepository
     dsr: DsrRepository
+    audit: AuditRepository
 
     def __enter__(self) -> Self:
         return self
@@ -106,6 +108,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.inbox = SqlAlchemyInboxRepository(conn, self.personal, self.keys)
         self.statistics = SqlAlchemyStatisticsRepository(conn)
         self.dsr = SqlAlchemyDsrRepository(conn, self.personal, self.keys)
+        self.audit = SqlAlchemyAuditRepository(conn)
         return self
 
     def __exit__(

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from chatproof.services.inbox import forget_erased, index_pending
-from chatproof.web.ui import admin, dpo, home, inbox, login, statistics
+from chatproof.web.ui import admin, audit, dpo, home, inbox, login, statistics
 from chatproof.web.ui.pages import HERE
 
 logger = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ PURGE_EVERY = 300.0
 
 def install(app: FastAPI, *, index_poll: float = INDEX_POLL) -> None:
     """Add the pages, their static files, and the worker keeping the search index current."""
-    for module in (login, home, inbox, statistics, dpo, admin):
+    for module in (login, home, inbox, statistics, dpo, audit, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     running = app.router.lifespan_context

@@ -1,0 +1,87 @@
+"""The tax auditor's workspace over HTTP (§ 147 (6) AO): search the archive and read a
+conversation, as JSON for the auditor's browser or tools. The limits (audit period,
+tax-relevant classes) are the service's; here only the role is checked, on the server."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+
+from chatproof.domain.accounts import Permission
+from chatproof.domain.errors import DomainError
+from chatproof.services.auditor import AuditHit, AuditQuery, search, view
+from chatproof.services.inbox import NotAllowed
+from chatproof.store import NotFound
+from chatproof.web.auth import Browser
+from chatproof.web.ui.pages import page_for
+
+router = APIRouter(prefix="/audit")
+Auditor = Annotated[Browser, Depends(page_for(Permission.ARCHIVE))]
+
+
+@router.get("/search")
+def audit_search(
+    request: Request,
+    browser: Auditor,
+    q: Annotated[str, Query(max_length=200)] = "",
+    start: Annotated[date | None, Query(alias="from")] = None,
+    end: Annotated[date | None, Query(alias="to")] = None,
+    contact: Annotated[str, Query(max_length=40)] = "",
+    direction: Annotated[str, Query(pattern="^(|inbound|outbound)$")] = "",
+    kind: Annotated[str, Query(max_length=32)] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """Full text, date range, contact, direction and kind, within the audit period."""
+    components = request.app.state.components
+    query = AuditQuery(q, start, end, contact, direction, kind, limit)
+    try:
+        hits = search(
+            components.writer,
+            browser.principal,
+            components.retention_classes,
+            components.timezone,
+            datetime.now(UTC),
+            query,
+        )
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
+    except DomainError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return {"messages": [_hit(h) for h in hits]}
+
+
+@router.get("/conversations/{conversation_id}")
+def audit_view(request: Request, browser: Auditor, conversation_id: int) -> dict[str, Any]:
+    """A conversation, read-only: its messages inside the audit period and tax-relevant."""
+    components = request.app.state.components
+    try:
+        hits = view(
+            components.writer,
+            browser.principal,
+            components.retention_classes,
+            components.timezone,
+            datetime.now(UTC),
+            conversation_id,
+        )
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from None
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    return {"conversation": conversation_id, "messages": [_hit(h) for h in hits]}
+
+
+def _hit(hit: AuditHit) -> dict[str, Any]:
+    m = hit.message
+    return {
+        "id": m.id,
+        "conversation": m.conversation_id,
+        "contact": hit.contact_id,
+        "direction": m.direction,
+        "kind": m.type,
+        "sent_at": m.sent_at.isoformat(),
+        "status": m.status,
+        "text": m.text,
+        "retention_class": hit.retention_class,
+    }
