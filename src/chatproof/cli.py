@@ -28,6 +28,7 @@ from chatproof.commands.common import (
     stderr,
 )
 from chatproof.commands.users import users_app
+from chatproof.commands.audit import audit_app
 from chatproof.commands.dsr import dsr_app
 from chatproof.commands.export import export_app
 from chatproof.commands.imports import import_app
@@ -764,6 +765,7 @@ app.add_typer(export_app, name="export")
 app.add_typer(procedure_app, name="procedure")
 app.command("ropa")(ropa)
 app.add_typer(dsr_app, name="dsr")
+app.add_typer(audit_app, name="audit")
 app.add_typer(import_app, name="import")
 
 

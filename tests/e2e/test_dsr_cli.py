@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,23 @@ def test_bad_input_is_one_line(data_dir: Path, args: tuple[str, ...], message: s
     assert result.exit_code == 1
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_auditors_period_is_set_from_the_command_line(data_dir: Path) -> None:
+    from chatproof.domain.accounts import Role
+    from chatproof.services import accounts
+
+    components = build(load_settings(data_dir, {}))
+    try:
+        accounts.add_user(
+            components.writer, "test", datetime.now(UTC), username="otto",
+            role=Role.AUDITOR, password="a long password!",
+        )  # fmt: skip
+    finally:
+        components.close()
+    done = run(data_dir, "audit", "period", "otto", "--from", "2025-01-01", "--to", "2025-12-31")
+    assert done.stdout == "Audit period of otto: 2025-01-01 to 2025-12-31.\n"
+    backwards = run(
+        data_dir, "audit", "period", "otto", "--from", "2025-02-01", "--to", "2025-01-01"
+    )
+    assert backwards.exit_code == 1 and "Error: to:" in backwards.output
