@@ -14,6 +14,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -317,3 +318,46 @@ def test_erased_content_leaves_its_row_with_the_date_and_the_export_still_checks
         text=True,
     )
     assert checked.returncode == 0, checked.stderr
+
+
+def test_two_processes_write_exactly_what_one_writes(archive, tmp_path: Path) -> None:
+    from chatproof.archive.keyfiles import load_signing_key
+    from chatproof.commands.facts import system_facts
+    from chatproof.services.gobd.export import (
+        ExportContext,
+        ExportRequest,
+        WorkerSetup,
+        export_gobd,
+    )
+    from chatproof.store.keys import SqlAlchemyKeyRepository
+
+    _, _, components = archive
+
+    def run_export(out: Path, split_above: int | None) -> dict[str, Any]:
+        url = components.engine.url.render_as_string(hide_password=False)
+        ctx = ExportContext(
+            engine=components.engine,
+            keystore=lambda c: components.sealing.keystore(SqlAlchemyKeyRepository(c)),
+            uow_factory=components.writer,
+            blobs=components.blobs,
+            signing_key=load_signing_key(components.settings.signing_key_path),
+            facts=system_facts(components),
+            tz=components.timezone,
+            actor="test",
+            worker=None
+            if split_above is None
+            else WorkerSetup(url, components.sealing, split_above),
+        )
+        request = ExportRequest(date(2020, 1, 1), date(2026, 12, 31), out, make_zip=False)
+        return asdict(export_gobd(ctx, request, NOW))
+
+    one = run_export(tmp_path / "one", None)
+    two = run_export(tmp_path / "two", 3)
+    for name in ("messages.csv", "media.csv", "contacts.csv", "statuses.csv"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    assert not list((tmp_path / "two").glob("*.part"))
+    keys = ("messages", "not_tax_relevant", "media_files", "first_entry", "end_entry")
+    assert {k: one[k] for k in keys} == {k: two[k] for k in keys}
+    assert sorted(p.name for p in (tmp_path / "two" / "media").iterdir()) == sorted(
+        p.name for p in (tmp_path / "one" / "media").iterdir()
+    )

@@ -52,7 +52,7 @@ def export_gobd_command(
 
     from chatproof.archive.keyfiles import load_signing_key
     from chatproof.commands.facts import system_facts
-    from chatproof.services.gobd import ExportContext, ExportRequest
+    from chatproof.services.gobd.export import ExportContext, ExportRequest, WorkerSetup
     from chatproof.store.keys import SqlAlchemyKeyRepository
 
     request = ExportRequest(_day(start, "--from"), _day(end, "--to"), out, not no_zip)
@@ -70,6 +70,9 @@ def export_gobd_command(
             facts=system_facts(components),
             tz=components.timezone,
             actor=actor(),
+            worker=WorkerSetup(
+                components.engine.url.render_as_string(hide_password=False), components.sealing
+            ),
         )
         summary = _run(ctx, request, quiet=as_json)
     if as_json:

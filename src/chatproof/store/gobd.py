@@ -31,7 +31,7 @@ _MESSAGES = (
     "SELECT m.id, m.conversation_id, m.direction, m.type, m.sent_at, m.received_at, m.text,"
     " substr(m.raw, 1, 17), m.state, m.error_code, m.media_mime_type, m.media_blob,"
     " m.media_filename, m.media_state, m.log_index, m.delivery_id FROM messages m"
-    " WHERE m.id > ? AND m.sent_at >= ? AND m.sent_at < ? ORDER BY m.id LIMIT ?"
+    " WHERE m.id > ? AND m.id <= ? AND m.sent_at >= ? AND m.sent_at < ? ORDER BY m.id LIMIT ?"
 )
 _CONVERSATIONS = (
     "SELECT v.id, v.contact_id, c.subject_id FROM conversations v"
@@ -40,6 +40,7 @@ _CONVERSATIONS = (
 _LEAVES_BETWEEN = "SELECT idx, leaf_hash FROM log_entries WHERE idx >= ? AND idx <= ?"
 _LEAVES_IN = "SELECT idx, leaf_hash FROM log_entries WHERE idx IN "
 _CACHED_CONVERSATIONS = 50_000
+_LAST_ID = 2**62
 _UNLINKED_MESSAGES = text(
     "SELECT m.id, e.idx, e.leaf_hash FROM messages m"
     " JOIN log_entries e ON e.platform_id_hash = m.platform_id_hash"
@@ -110,8 +111,11 @@ class SqlExportSource:
     def _bounds(self, start: datetime, end: datetime) -> dict[str, Any]:
         return {"start": self._moment(start), "end": self._moment(end)}
 
-    def message_pages(self, start: datetime, end: datetime) -> Iterator[list[tuple[Any, ...]]]:
-        """Messages sent in ``[start, end)`` by id, a page at a time: (id, conversation_id,
+    def message_pages(
+        self, start: datetime, end: datetime, *, first_id: int = 1, last_id: int | None = None
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Messages sent in ``[start, end)`` with ids from ``first_id`` to ``last_id``, by id,
+        a page at a time: (id, conversation_id,
         contact_id, subject_id, direction, type, sent_at, received_at, sealed text, the
         first 17 bytes of the sealed raw payload (naming its data key), state, error_code,
         media mime type, media blob, sealed media file name, media state, log index, leaf
@@ -123,10 +127,10 @@ class SqlExportSource:
         cursor = self._cursor()
         conversations: dict[int, tuple[int, str]] = {}
         try:
-            after = 0
+            after, last = first_id - 1, _LAST_ID if last_id is None else last_id
             lo, hi = self._moment(start), self._moment(end)
             while True:
-                cursor.execute(self._sql["messages"], (after, lo, hi, self.batch))
+                cursor.execute(self._sql["messages"], (after, last, lo, hi, self.batch))
                 rows = cursor.fetchall()
                 if not rows:
                     return

@@ -20,10 +20,12 @@ import csv
 import hashlib
 import json
 import mimetypes
+import multiprocessing
 import os
 import shutil
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
@@ -60,10 +62,17 @@ from chatproof.services.media import unpack
 from chatproof.services.procedure import record_procedure, versions_during
 from chatproof.store import UnitOfWork
 from chatproof.store import tables as t
+from chatproof.store.database import make_engine
 from chatproof.store.gobd import Entry, SqlExportSource, as_utc
+from chatproof.store.keys import SqlAlchemyKeyRepository
 from chatproof.store.log import SqlAlchemyLogRepository
+from chatproof.store.personal import SealingPolicy
+from chatproof.store.versioned_sealing import VersionedSealingPolicy
 
 CHECK_SCRIPT = "check_export.py"
+DEFAULT_SPLIT_ABOVE = 100_000
+"""Periods with more messages than this are exported by two processes, one per half of the
+message ids, each writing its own part of messages.csv and media.csv."""
 
 
 class ExportRefused(ServiceError):
@@ -115,6 +124,18 @@ class ExportContext:
     facts: SystemFacts
     tz: ZoneInfo
     actor: str
+    worker: WorkerSetup | None = None
+    """How a second process opens the archive; None keeps the export in one process."""
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker process needs to read and open messages on its own connection: the
+    database URL and the sealing policy (master keys), handed over in memory, never written."""
+
+    database_url: str
+    sealing: SealingPolicy
+    split_above: int = DEFAULT_SPLIT_ABOVE
 
 
 def export_gobd(
@@ -154,8 +175,8 @@ def export_gobd(
     (partial / "proof").mkdir()
     try:
         record_procedure(ctx.engine, ctx.facts, ctx.actor, now, ctx.tz)
-        writer = _TableWriter(ctx, partial, classes, summary, ctx.tz, progress)
-        writer.write_tables(start, end)
+        writer = _TableWriter(ctx.keystore, ctx.blobs, partial, classes, summary, ctx.tz, progress)
+        writer.write_tables(ctx.engine, start, end, ctx.worker)
         _write_proof(ctx, partial, summary, now)
         versions = versions_during(ctx.engine, start, end, ctx.facts.language)
         summary.procedure_versions = len(versions)
@@ -216,14 +237,16 @@ def export_gobd(
 class _TableWriter:
     def __init__(
         self,
-        ctx: ExportContext,
+        keystore: Callable[[Connection], KeyStore],
+        blobs: BlobStore,
         folder: Path,
         classes: set[str],
         summary: ExportSummary,
         tz: ZoneInfo,
         progress: Callable[[int, int], None] | None,
     ) -> None:
-        self.ctx = ctx
+        self.keystore = keystore
+        self.blobs = blobs
         self.folder = folder
         self.classes = classes
         self.summary = summary
@@ -240,22 +263,73 @@ class _TableWriter:
         if self.last is None or index > self.last:
             self.last = index
 
-    def write_tables(self, start: datetime, end: datetime) -> None:
-        with self.ctx.engine.connect() as conn:
+    def write_tables(
+        self, engine: Engine, start: datetime, end: datetime, worker: WorkerSetup | None
+    ) -> None:
+        with engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 source = SqlExportSource(conn)
-                opener = BulkOpener(self.ctx.keystore(conn))
+                opener = BulkOpener(self.keystore(conn))
                 self._contacts(source, opener, start, end)
-                self._messages(conn, source, opener, start, end)
+                self._all_messages(conn, source, opener, start, end, worker)
                 self._statuses(source, opener, start, end)
                 self._consents(source, start, end)
         self.summary.first_entry = self.first
         self.summary.end_entry = None if self.last is None else self.last + 1
 
-    def _open_table(self, table: TableSpec) -> tuple[Any, Any]:
-        handle = (self.folder / table.url).open("w", encoding="utf-8", newline="")
+    def _all_messages(
+        self,
+        conn: Connection,
+        source: SqlExportSource,
+        opener: BulkOpener,
+        start: datetime,
+        end: datetime,
+        worker: WorkerSetup | None,
+    ) -> None:
+        """Messages in this process, or the lower half of their ids here and the upper half
+        in a worker process at the same time, the parts joined afterwards."""
+        m = t.messages.c
+        in_period = (m.sent_at >= start, m.sent_at < end)
+        total = conn.execute(select(func.count()).where(*in_period)).scalar_one()
+        if worker is None or total <= worker.split_above:
+            self._messages(source, opener, start, end, total)
+            return
+        split = conn.execute(
+            select(m.id).where(*in_period).order_by(m.id).offset(total // 2).limit(1)
+        ).scalar_one()
+        job = _PartJob(
+            worker.database_url,
+            worker.sealing.master_key,
+            getattr(worker.sealing, "master_version", 1),
+            dict(getattr(worker.sealing, "older_master_keys", {})),
+            self.blobs.root,
+            self.tz.key,
+            frozenset(self.classes),
+            self.folder,
+            start,
+            end,
+            split,
+        )
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            upper = pool.submit(_write_upper_part, job)
+            self._messages(source, opener, start, end, total // 2, last_id=split - 1)
+            counts = upper.result()
+        for name in (spec.MESSAGES.url, spec.MEDIA.url):
+            part = self.folder / f"{name}.part"
+            with (self.folder / name).open("ab") as whole, part.open("rb") as tail:
+                shutil.copyfileobj(tail, whole, 1 << 20)
+            part.unlink()
+        for key in ("messages", "not_tax_relevant", "erased", "media_files", "media_missing"):
+            setattr(self.summary, key, getattr(self.summary, key) + counts[key])
+        self._note(counts["first"])
+        self._note(counts["last"])
+
+    def _open_table(self, table: TableSpec, *, part: bool = False) -> tuple[Any, Any]:
+        """A table's file with its header line, or (``part``) a headerless part of it."""
+        name = f"{table.url}.part" if part else table.url
+        handle = (self.folder / name).open("w", encoding="utf-8", newline="")
         writer = csv.writer(
             handle,
             delimiter=DIALECT.column_delimiter,
@@ -263,7 +337,8 @@ class _TableWriter:
             lineterminator=DIALECT.record_delimiter,
             quoting=csv.QUOTE_MINIMAL,
         )
-        writer.writerow(table.header)
+        if not part:
+            writer.writerow(table.header)
         return handle, writer
 
     def _prefetch(self, source: SqlExportSource, opener: BulkOpener, sealed: list[bytes]) -> None:
@@ -299,23 +374,23 @@ class _TableWriter:
 
     def _messages(
         self,
-        conn: Connection,
         source: SqlExportSource,
         opener: BulkOpener,
         start: datetime,
         end: datetime,
+        total: int,
+        *,
+        first_id: int = 1,
+        last_id: int | None = None,
+        part: bool = False,
     ) -> None:
-        m = t.messages.c
-        total = conn.execute(
-            select(func.count()).where(m.sent_at >= start, m.sent_at < end)
-        ).scalar_one()
         unlinked = _Merge(lambda: source.unlinked_message_entries(start, end))
-        handle, writer = self._open_table(spec.MESSAGES)
-        media_handle, media_writer = self._open_table(spec.MEDIA)
+        handle, writer = self._open_table(spec.MESSAGES, part=part)
+        media_handle, media_writer = self._open_table(spec.MEDIA, part=part)
         classes, summary, times = self.classes, self.summary, _Times(self.tz)
         done = 0
         with handle, media_handle:
-            for page in source.message_pages(start, end):
+            for page in source.message_pages(start, end, first_id=first_id, last_id=last_id):
                 self._prefetch(source, opener, [s for r in page for s in (r[8], r[9], r[14]) if s])
                 rows, noted = [], []
                 for r in page:
@@ -382,8 +457,8 @@ class _TableWriter:
         name = _open_text(opener, subject, filename)
         relative, digest, size = "", "", ""
         data = None
-        if blob and self.ctx.blobs.path_for(blob).exists():
-            sealed = self.ctx.blobs.get(blob)
+        if blob and self.blobs.path_for(blob).exists():
+            sealed = self.blobs.get(blob)
             self._add_keys(source, opener, [sealed])
             try:
                 data = unpack(opener.open(subject, sealed))
@@ -447,6 +522,62 @@ class _TableWriter:
                     )
                 )  # fmt: skip
                 self.summary.consent_events += 1
+
+
+@dataclass(frozen=True)
+class _PartJob:
+    database_url: str
+    master_key: bytes = field(repr=False)
+    master_version: int
+    older_master_keys: dict[int, bytes] = field(repr=False)
+    media_root: Path
+    timezone: str
+    classes: frozenset[str]
+    folder: Path
+    start: datetime
+    end: datetime
+    first_id: int
+
+
+def _write_upper_part(job: _PartJob) -> dict[str, Any]:
+    """In the worker process: messages from ``job.first_id`` on, into the ``.part`` files."""
+    engine = make_engine(job.database_url)
+    sealing = VersionedSealingPolicy(
+        master_key=job.master_key,
+        master_version=job.master_version,
+        older_master_keys=job.older_master_keys,
+    )
+    summary = ExportSummary(folder="", zip=None, start="", end="")
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                writer = _TableWriter(
+                    lambda c: sealing.keystore(SqlAlchemyKeyRepository(c)),
+                    BlobStore(job.media_root),
+                    job.folder,
+                    set(job.classes),
+                    summary,
+                    ZoneInfo(job.timezone),
+                    None,
+                )
+                source = SqlExportSource(conn)
+                opener = BulkOpener(writer.keystore(conn))
+                writer._messages(
+                    source, opener, job.start, job.end, 0, first_id=job.first_id, part=True
+                )
+    finally:
+        engine.dispose()
+    return {
+        "messages": summary.messages,
+        "not_tax_relevant": summary.not_tax_relevant,
+        "erased": summary.erased,
+        "media_files": summary.media_files,
+        "media_missing": summary.media_missing,
+        "first": writer.first,
+        "last": writer.last,
+    }
 
 
 def _write_proof(ctx: ExportContext, folder: Path, summary: ExportSummary, now: datetime) -> None:
