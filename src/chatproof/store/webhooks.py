@@ -208,18 +208,31 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
             found.update(self._contacts_by_hash(missing))
         # Only a changed profile name is written, recognised by a keyed digest: rewriting (or
         # decrypting) every sender's name in every group cost more than the rest of ingest.
-        renamed = []
+        # Erasure clears the digest: a customer who writes again after it gets the number
+        # and profile sealed anew, so that the reply can be sent.
+        renamed, resealed = [], []
         for h, wa_id in by_hash.items():
-            name = profiles[wa_id][0]
+            name, user_id = profiles[wa_id]
             contact_id, subject, stored = found[h]
             digest = self._name_digest(subject, name)
-            if name and h not in created and stored != digest:
+            if not name or h in created or stored == digest:
+                continue
+            if stored is None:
+                fields = self.personal.seal_fields(subject, [wa_id, name, user_id], now)
+                resealed.append((*fields, digest, at, contact_id))
+            else:
                 sealed_name = self.personal.seal_text(subject, name, now)
                 renamed.append((sealed_name, digest, at, contact_id))
         if renamed:
             self.sql.update_many(
                 "UPDATE contacts SET name = ?, name_digest = ?, updated_at = ? WHERE id = ?",
                 renamed,
+            )
+        if resealed:
+            self.sql.update_many(
+                "UPDATE contacts SET wa_id = ?, name = ?, user_id = ?, name_digest = ?,"
+                " updated_at = ? WHERE id = ?",
+                resealed,
             )
         return {wa_id: found[h][:2] for h, wa_id in by_hash.items()}
 

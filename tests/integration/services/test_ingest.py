@@ -8,15 +8,18 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import StatementError
 
+from chatproof.archive.errors import ContentErased
 from chatproof.channels.errors import PayloadError
 from chatproof.channels.whatsapp.webhook import parse_webhook
 from chatproof.domain.messages import WebhookBatch
 from chatproof.services.archive import resolve_entry
+from chatproof.services.erasure import shred_subject
 from chatproof.services.ingest import Received, ingest
 from chatproof.store import UnitOfWork
 from chatproof.store import tables as t
@@ -25,6 +28,7 @@ from tests.support.databases import unseal
 from tests.support.samples import sample_body, webhook_samples
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def received(body: bytes) -> Received:
@@ -118,6 +122,29 @@ def test_a_messages_wamid_finds_its_log_entry_through_the_message(
                 )
             ).scalar_one()
         assert linked == index
+
+
+def test_a_customer_who_writes_again_after_erasure_can_be_answered(
+    engine: Engine, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    ingest([received(sample_body("message/text"))], uow_factory, NOW)
+    with engine.connect() as conn:
+        subject = conn.execute(select(t.contacts.c.subject_id)).scalar_one()
+    shred_subject(
+        uow_factory, subject, reason="Art. 17", by="dpo", now=NOW, tz=BERLIN, scrub=lambda: None
+    )
+    later = NOW + timedelta(days=40)
+    body = sample_body("message/text").replace(b"wamid.", b"wamid.again.")
+    ingest([received(body)], uow_factory, later)
+    with engine.connect() as conn:
+        contact = conn.execute(select(t.contacts)).one()
+        texts = conn.execute(select(t.messages.c.text).order_by(t.messages.c.id)).scalars().all()
+    with uow_factory() as uow:
+        assert unseal(uow, contact.wa_id).decode() == parse_webhook(body).messages[0].customer_wa_id
+        assert unseal(uow, contact.name)
+        assert unseal(uow, texts[1])
+        with pytest.raises(ContentErased):
+            unseal(uow, texts[0])
 
 
 def _status_body(wamid: str, status: str, ts: int, error: int | None = None) -> bytes:
