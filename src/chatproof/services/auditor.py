@@ -222,3 +222,11 @@ def _conversations(uow: UnitOfWork, words: tuple[str, ...]) -> list[tuple[int, i
 def _matches(text: str, words: tuple[str, ...]) -> bool:
     found = text.lower()
     return all(w in found for w in words)
+
+
+def scope_of(uow_factory: Callable[[], UnitOfWork], principal: Principal) -> AuditScope | None:
+    """The person's audit period, if they are an auditor with one."""
+    if principal.user is None:
+        return None
+    with uow_factory() as uow:
+        return uow.audit.scope(principal.user.id)

@@ -64,6 +64,8 @@ async def test_searches_and_views_stay_in_the_period_and_the_tax_classes(
         now=now, tz=components.timezone,
     )  # fmt: skip
     await sign_in(client, "otto", secret=secret)
+    page = await client.get("/audit")
+    assert "2025-01-01 – 2025-12-31" in page.text and 'href="/audit"' in page.text
 
     found = await client.get("/audit/search", params={"q": "rechnung"})
     assert texts(found) == ["Rechnung 2025", "Rechnung Ben 2025"]
@@ -111,5 +113,6 @@ async def test_no_other_role_reaches_the_audit_workspace(
     archive(components)
     secret = add(components, "other", role)
     await sign_in(client, "other", secret=secret)
+    assert (await client.get("/audit")).status_code == 403
     assert (await client.get("/audit/search")).status_code == 403
     assert (await client.get("/audit/conversations/1")).status_code == 403

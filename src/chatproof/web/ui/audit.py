@@ -8,17 +8,25 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
 
 from chatproof.domain.accounts import Permission
 from chatproof.domain.errors import DomainError
-from chatproof.services.auditor import AuditHit, AuditQuery, search, view
+from chatproof.services.auditor import AuditHit, AuditQuery, scope_of, search, view
 from chatproof.services.inbox import NotAllowed
 from chatproof.store import NotFound
 from chatproof.web.auth import Browser
-from chatproof.web.ui.pages import page_for
+from chatproof.web.ui.pages import page_for, render
 
 router = APIRouter(prefix="/audit")
 Auditor = Annotated[Browser, Depends(page_for(Permission.ARCHIVE))]
+
+
+@router.get("", response_class=HTMLResponse)
+def audit_page(request: Request, browser: Auditor) -> Response:
+    """The search form, with the auditor's audit period."""
+    scope = scope_of(request.app.state.components.reader, browser.principal)
+    return render(request, "audit.html", {"scope": scope}, browser=browser)
 
 
 @router.get("/search")

@@ -257,6 +257,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "de": "Mitarbeiter nennen (eigene Ansicht)",
     },
     "dsr.access_of": {"en": "Who read it", "de": "Wer hat gelesen"},
+    "nav.audit": {"en": "Audit", "de": "Außenprüfung"},
+    "audit.title": {"en": "Search the archive", "de": "Archiv durchsuchen"},
+    "audit.period": {"en": "Audit period", "de": "Prüfungszeitraum"},
+    "audit.none": {"en": "No audit period is set.", "de": "Kein Prüfungszeitraum festgelegt."},
 }
 
 
