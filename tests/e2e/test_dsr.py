@@ -333,3 +333,34 @@ def test_a_restricted_person_is_hidden_from_agents_but_not_from_the_officer(
     names = {r.conversation.name for r in list_inbox(filled.writer, officer, NOW).items}
     assert names == {"Anna Quellmalz", "Ben Bleibt"}
     assert open_thread(filled.writer, officer, NOW, 1).messages.items
+
+
+def test_lifting_a_restriction_lets_messages_through_the_gate_again(filled: Components) -> None:
+    from chatproof.services.dsr import lift_restriction
+
+    tz = filled.timezone
+    restriction = restrict(filled.writer, ANNA, "Art. 18(1)(d)", by="user:dora", now=NOW, tz=tz)
+    lift_restriction(filled.writer, restriction, by="user:dora", now=NOW, tz=tz)
+    accepted = submit(
+        filled.writer, ANNA, Outgoing(text="Hallo"), SendingSettings(), NOW,
+        idempotency_key="lifted", origin="test", actor="user:agent",
+    )  # fmt: skip
+    assert accepted.decision.rule_id != "contact.restricted"
+    assert "subject.restriction_lifted" in log_kinds(filled)
+
+
+def test_erasing_twice_says_nothing_is_held_any_more(
+    settings_factory: Callable[..., Settings],
+) -> None:
+    components = build(settings_factory(CHATPROOF_ARCHIVE_DEFAULT_RETENTION_CLASS="no_duty"))
+    try:
+        populate(components)
+        for _ in range(2):
+            outcome = erase(
+                components.writer, ANNA, components.retention_classes, by="user:dpo", now=NOW,
+                tz=components.timezone, scrub=components.scrub,
+            )  # fmt: skip
+        assert not outcome.buckets
+        assert answer_text(outcome, "en").startswith("No content about you is held")
+    finally:
+        components.close()

@@ -55,7 +55,13 @@ def answer_text(outcome: ErasureOutcome, language: str = "de") -> str:
     """The answer to the person, in German or English."""
     de = language == "de"
     lines: list[str] = []
-    if outcome.erased:
+    if not outcome.buckets:
+        lines.append(
+            "Es sind keine Inhalte zu Ihrer Person (mehr) gespeichert."
+            if de
+            else "No content about you is held (any more)."
+        )
+    elif outcome.erased:
         lines.append("Gelöscht wurden:" if de else "Erased:")
         lines += [
             f"- {class_name(b.retention_class, language)} {b.start_year}" for b in outcome.erased

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from chatproof.archive.log import append
 from chatproof.archive.retention import CountedFrom, RetentionClass, duty_ends
+from chatproof.domain.consent import ALL_PURPOSES, MARKETING
 from chatproof.domain.dsr_answer import BucketOutcome, ErasureOutcome
 from chatproof.services.dsr import find_contact, object_to_marketing_in, restrict_in
 from chatproof.services.retention import compliance_entry
@@ -51,9 +52,11 @@ def erase(
             },
             key=lambda b: (b[2], b[1]),
         )
-        object_to_marketing_in(uow, ref, _proof(request_id), by, now)
-        # The opt-out's data key is written before any bucket it may fall into is shredded.
-        uow.personal.sealer.flush()
+        suppressed = {e.purpose for e in uow.sending.suppressions(ref.wa_id_hash)}
+        if not suppressed & {MARKETING, ALL_PURPOSES}:
+            object_to_marketing_in(uow, ref, _proof(request_id), by, now)
+            # The opt-out's data key is written before any bucket it falls into is shredded.
+            uow.personal.sealer.flush()
         outcomes: list[BucketOutcome] = []
         for bucket_id, class_name, year in active:
             cls = classes.get(class_name)
