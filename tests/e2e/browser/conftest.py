@@ -30,6 +30,7 @@ PASSWORD = "correct horse battery"
 CUSTOMER = "4915112344567"
 OTHER_CUSTOMER = "4917612345678"
 QUIET_CUSTOMER = "4915209876543"
+EXTRA_CUSTOMERS = (("447700900123", "Emily Clarke"), ("4917011122233", "Lukas Hoffmann"))
 CONFIG = """
 [[templates.template]]
 name = "order_update"
@@ -122,6 +123,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 (CUSTOMER, "Anna Weber"),
                 (OTHER_CUSTOMER, "Jonas Becker"),
                 (QUIET_CUSTOMER, "Carla Neumann"),
+                *EXTRA_CUSTOMERS,
             )
             for wa_id, name in customers:
                 control.post("/_emulator/customers", json={"wa_id": wa_id, "name": name})

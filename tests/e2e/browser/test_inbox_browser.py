@@ -11,7 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from chatproof.store import tables as t
-from tests.e2e.browser.conftest import OTHER_CUSTOMER, QUIET_CUSTOMER, SCREENSHOTS, Site
+from tests.e2e.browser.conftest import (
+    EXTRA_CUSTOMERS,
+    OTHER_CUSTOMER,
+    QUIET_CUSTOMER,
+    SCREENSHOTS,
+    Site,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -21,9 +27,12 @@ def test_a_customer_message_appears_live_and_the_agent_works_on_it(
 ) -> None:
     page = page_for("maria")
     page.wait_for_url("**/inbox")
+    site.customer_writes("Do you ship to the UK?", wa_id=EXTRA_CUSTOMERS[0][0])
+    site.customer_writes("Ist der Termin am Freitag noch frei?", wa_id=EXTRA_CUSTOMERS[1][0])
     site.customer_writes("Guten Tag, wo bleibt meine Bestellung 4711?")
     entry = page.locator("a.conv", has_text="Anna Weber")
     entry.wait_for(timeout=10_000)
+    page.locator("a.conv", has_text=EXTRA_CUSTOMERS[1][1]).wait_for(timeout=10_000)
     assert "1" in entry.locator(".badge").inner_text()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "inbox.png"))
@@ -47,7 +56,6 @@ def test_a_customer_message_appears_live_and_the_agent_works_on_it(
 
     site.customer_writes("Und bitte an die Packstation liefern.")
     page.locator("#messages", has_text="Packstation").wait_for(timeout=10_000)
-    page.screenshot(path=str(SCREENSHOTS / "thread.png"))
 
 
 def test_an_agent_gets_403_from_admin_and_dpo_pages(site: Site, page_for: Any) -> None:
@@ -88,13 +96,6 @@ def test_the_dpo_reads_the_access_log(site: Site, page_for: Any) -> None:
     assert "user:" in page.locator("#access-log").inner_text()
 
 
-def test_statistics_for_the_team_lead(site: Site, page_for: Any) -> None:
-    page = page_for("lena")
-    page.goto("/statistics")
-    assert page.locator("svg.chart").count() == 5
-    page.screenshot(path=str(SCREENSHOTS / "statistics.png"), full_page=True)
-
-
 def test_the_inbox_fits_a_phone(site: Site, page_for: Any) -> None:
     page = page_for("lena", width=390, height=844)
     page.goto("/inbox")
@@ -123,6 +124,7 @@ def test_a_quick_reply_is_sent_and_comes_back_delivered_and_read(site: Site, pag
     sent = page.locator("article.msg.outbound", has_text="wir kümmern uns sofort darum")
     sent.locator('[data-state="read"]').wait_for(timeout=15_000)
     assert "read" in sent.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "thread.png"))
 
 
 def test_outside_the_window_free_text_is_refused_and_a_template_goes_through(
@@ -149,3 +151,11 @@ def test_outside_the_window_free_text_is_refused_and_a_template_goes_through(
     outbound = page.locator("article.msg.outbound")
     outbound.first.wait_for(timeout=10_000)
     outbound.locator("[data-state]").first.wait_for(timeout=15_000)
+
+
+def test_statistics_for_the_team_lead(site: Site, page_for: Any) -> None:
+    page = page_for("lena")
+    page.goto("/statistics")
+    assert page.locator("svg.chart").count() == 5
+    page.screenshot(path=str(SCREENSHOTS / "statistics.png"), full_page=True)
+    assert "user:lena" in page.locator("main").inner_text(), "her replies count per agent"
