@@ -79,9 +79,10 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.DPO: frozenset(
         {P.READ_OWN, P.READ_ALL, P.FULL_NUMBER, P.CONSENTS, P.ACCESS_LOG, P.REQUESTS}
     ),
-    Role.AUDITOR: frozenset({P.READ_OWN, P.READ_ALL, P.ARCHIVE, P.ACCESS_LOG, P.STATISTICS}),
+    Role.AUDITOR: frozenset({P.ARCHIVE, P.ACCESS_LOG, P.STATISTICS}),
 }
-"""What each role may do. An auditor reads everything and changes nothing; an admin runs
+"""What each role may do. An auditor reads the archive only through the audit workspace,
+limited to the audit period and the tax-relevant classes, and changes nothing; an admin runs
 the installation but does not read customers' conversations."""
 
 TOTP_REQUIRED = frozenset({Role.ADMIN, Role.DPO, Role.AUDITOR})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import httpx
 import pytest
@@ -14,6 +14,7 @@ from chatproof.bootstrap import Components
 from chatproof.config import Settings
 from chatproof.domain.accounts import Role
 from chatproof.services import accounts
+from chatproof.services.auditor import set_scope
 from chatproof.services.erasure import shred_subject
 from tests.e2e.conftest import signed
 from tests.e2e.web.test_auth import add, csrf_of, sign_in
@@ -205,12 +206,17 @@ async def test_every_page_an_auditor_views_is_logged(
     client: httpx.AsyncClient, components: Components, settings: Settings
 ) -> None:
     await deliver(client, settings, "openapi/Text Message")
+    with components.reader() as uow:
+        cid = uow.conversations.list(limit=1, cursor=None, status=None).items[0].id
     secret = add(components, "audit", Role.AUDITOR)
+    now = datetime.now(UTC)
+    set_scope(components.writer, "audit", date(2020, 1, 1), now.date(), by="t", now=now,
+              tz=components.timezone)  # fmt: skip
     await sign_in(client, "audit", secret=secret)
-    cid, _ = await first_conversation(client)
-    assert (await client.get(f"/inbox/{cid}")).status_code == 200
+    assert (await client.get(f"/inbox/{cid}")).status_code == 403  # the audit workspace only
+    assert (await client.get(f"/audit/conversations/{cid}")).status_code == 200
     forbidden = await client.post(
-        f"/inbox/{cid}/note", data={"note": "x", "csrf": csrf_of(await client.get("/inbox"))}
+        f"/inbox/{cid}/note", data={"note": "x", "csrf": csrf_of(await client.get("/audit"))}
     )
     assert forbidden.status_code == 403
     from sqlalchemy import select
@@ -223,8 +229,8 @@ async def test_every_page_an_auditor_views_is_logged(
                 t.access_log.c.actor == "user:audit"
             )
         ).all()
-    assert ("view_page", f"/inbox/{cid}") in rows
-    assert ("read_messages", f"conversation:{cid}") in rows
+    assert ("view_page", f"/audit/conversations/{cid}") in rows
+    assert ("audit_view", f"conversation:{cid}") in rows
 
 
 async def test_live_updates_change_the_version(

@@ -49,9 +49,9 @@ def test_only_admins_manage_users_and_settings() -> None:
         assert may is (role is Role.ADMIN)
 
 
-def test_the_auditor_reads_everything_and_changes_nothing() -> None:
+def test_the_auditor_reads_the_archive_not_the_inbox_and_changes_nothing() -> None:
     auditor = Principal("x", user(Role.AUDITOR))
-    assert auditor.may(Permission.READ_ALL) and auditor.may(Permission.ARCHIVE)
+    assert auditor.may(Permission.ARCHIVE) and not auditor.may(Permission.READ_OWN)
     for change in (Permission.REPLY, Permission.ORGANISE, Permission.ASSIGN, Permission.USERS):
         assert not auditor.may(change)
 
