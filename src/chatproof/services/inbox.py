@@ -8,7 +8,7 @@ customer, so they are sealed under the customer's subject like their messages (i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,6 +69,18 @@ def _within_reach(uow: UnitOfWork, principal: Principal, conversation_id: int) -
     if not principal.may_see(assignee):
         raise NotAllowed(f"conversation {conversation_id} is assigned to someone else")
     return assignee
+
+
+def without_restricted(
+    uow_factory: UowFactory, principal: Principal, items: Sequence[ConversationSummary]
+) -> list[ConversationSummary]:
+    """``items`` without the conversations of restricted people, unless the person may see
+    them (Art. 18 GDPR)."""
+    if _sees_restricted(principal):
+        return list(items)
+    with uow_factory() as uow:
+        hidden = uow.dsr.restricted_subjects()
+    return [c for c in items if c.subject_id not in hidden]
 
 
 def _sees_restricted(principal: Principal) -> bool:

@@ -65,7 +65,7 @@ def list_conversations(
             page = conversations.list_conversations(
                 writer, principal.actor, now, limit=limit, cursor=cursor, status=status
             )
-            found = list(page.items)
+            found = inbox.without_restricted(writer, principal, page.items)
         else:
             # an agent's token sees what the agent sees in the inbox: own and unassigned
             scoped = inbox.list_inbox(
@@ -80,9 +80,8 @@ def list_conversations(
 
 
 def _within_reach(request: Request, principal: Principal, conversation_id: int) -> None:
-    """403 for a conversation assigned to someone else (agents), 404 if there is none."""
-    if principal.may(Permission.READ_ALL):
-        return
+    """403 for a conversation assigned to someone else (agents) or of a restricted person
+    (Art. 18), 404 if there is none."""
     try:
         inbox.check_reach(request.app.state.components.reader, principal, conversation_id)
     except NotFound as exc:

@@ -79,3 +79,25 @@ async def test_no_other_role_reaches_the_request_pages(
     home = await client.get("/account/password")
     forged = await client.post("/dpo/report", data={"contact": ANNA, "csrf": csrf_of(home)})
     assert forged.status_code == 403
+
+
+async def test_the_api_hides_a_restricted_person_from_staff_tokens(
+    client: httpx.AsyncClient, components: Components
+) -> None:
+    from chatproof.services import accounts
+    from chatproof.services.dsr import restrict
+
+    register(components)
+    restrict(
+        components.writer, ANNA, "Art. 18(1)(a)", by="user:dora", now=datetime.now(UTC),
+        tz=components.timezone,
+    )  # fmt: skip
+    for name, role in (("lena", Role.SUPERVISOR), ("maria", Role.AGENT)):
+        add(components, name, role)
+        token = accounts.create_api_token(components.writer, "t", datetime.now(UTC), name, "x")
+        headers = {"Authorization": f"Bearer {token}"}
+        listed = await client.get("/api/conversations", headers=headers)
+        assert [c["name"] for c in listed.json()["items"]] == ["Ben Bleibt"], name
+        hidden = await client.get("/api/conversations/1/messages", headers=headers)
+        assert hidden.status_code == 403 and "restricted" in hidden.text
+        assert (await client.get("/api/conversations/2/messages", headers=headers)).is_success
