@@ -364,3 +364,42 @@ def test_erasing_twice_says_nothing_is_held_any_more(
         assert answer_text(outcome, "en").startswith("No content about you is held")
     finally:
         components.close()
+
+
+def test_the_report_carries_the_persons_media_files(filled: Components) -> None:
+    from sqlalchemy import update
+
+    from chatproof.services.media import pack
+    from chatproof.store import tables as t
+
+    body = json.loads(json.dumps(webhook_samples()["message/image"]))
+    value = body["entry"][0]["changes"][0]["value"]
+    value["contacts"][0].update(wa_id=ANNA, profile={"name": "Anna Quellmalz"})
+    value["messages"][0].update({"from": ANNA, "id": "wamid.anna-photo"})
+    raw = json.dumps(body).encode()
+    ingest([Received(raw, parse_webhook(raw))], filled.writer, NOW)
+    photo = b"\xff\xd8\xff\xe0 a photo of the broken bicycle"
+    with filled.writer() as uow:
+        contact = uow.sending.contact_by_number(ANNA)
+        assert contact is not None
+        sealed = uow.personal.sealer.seal_many(contact.subject_id, [pack(photo)], NOW)[0]
+        blob = filled.blobs.put(sealed)
+        uow.inbox.conn.execute(  # type: ignore[attr-defined]
+            update(t.messages)
+            .where(t.messages.c.type == "image")
+            .values(media_blob=blob, media_state="stored")
+        )
+        uow.commit()
+
+    made = access_report(
+        filled.writer, filled.blobs, ANNA, system_facts(filled), filled.retention_classes,
+        filled.timezone, by="user:dpo", now=NOW, language="en",
+    )  # fmt: skip
+    with zipfile.ZipFile(io.BytesIO(made.data)) as z:
+        data = json.loads(z.read("report.json"))
+        (image,) = [m for m in data["messages"] if m["type"] == "image"]
+        assert image["media"]["mime_type"] == "image/jpeg"
+        assert image["media"]["path"].startswith("media/") and image["media"]["path"].endswith(
+            ".jpg"
+        )
+        assert z.read(image["media"]["path"]) == photo
