@@ -403,3 +403,36 @@ def test_the_report_carries_the_persons_media_files(filled: Components) -> None:
             ".jpg"
         )
         assert z.read(image["media"]["path"]) == photo
+
+
+def test_the_report_holds_decisions_labels_and_notes_about_the_person_only(
+    filled: Components,
+) -> None:
+    from chatproof.domain.accounts import Principal, Role
+    from chatproof.services import accounts
+    from chatproof.services.inbox import add_label, add_note
+
+    user, _ = accounts.add_user(
+        filled.writer, "test", NOW, username="lena", role=Role.SUPERVISOR,
+        password="a long password!",
+    )  # fmt: skip
+    lead = Principal("user:lena", user)
+    add_label(filled.writer, lead, NOW, 1, "Reklamation")
+    add_note(filled.writer, lead, NOW, 1, "Kundin wartet auf Ersatzteil")
+    add_label(filled.writer, lead, NOW, 2, "VIP-Ben")
+    add_note(filled.writer, lead, NOW, 2, "Ben zahlt bar")
+    for to, key in ((ANNA, "a"), (BEN, "b")):
+        submit(
+            filled.writer, to, Outgoing(text="Hallo"), SendingSettings(), NOW,
+            idempotency_key=key, origin="test", actor="user:lena",
+        )  # fmt: skip
+
+    report = report_of(filled, ANNA, language="en")
+    data, html = report["json"], report["html"]
+    assert data["labels"] == {"1": ["Reklamation"]}
+    assert [n["text"] for n in data["notes"]] == ["Kundin wartet auf Ersatzteil"]
+    assert data["notes"][0]["author"] == "staff"
+    assert len(data["decisions"]) == 1 and data["decisions"][0]["rule"]
+    assert "Reklamation" in html and "Ersatzteil" in html
+    for other in ("VIP-Ben", "zahlt bar", "Lena"):
+        assert other not in json.dumps(data) and other not in html
