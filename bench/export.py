@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -87,6 +86,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--tmp-dir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the data and the exports")
+    parser.add_argument(
+        "--reuse", type=Path, default=None, help="export again from a folder left by --keep"
+    )
     parser.add_argument("--json", action="store_true")
     return parser.parse_args(argv)
 
@@ -225,11 +227,19 @@ def run_check(out: Path) -> dict[str, Any]:
 
 
 def run_benchmark(args: argparse.Namespace, progress: Progress | None) -> dict[str, Any]:
-    parent = Path(tempfile.mkdtemp(prefix="chatproof-bench-export-", dir=args.tmp_dir))
+    reuse = args.reuse
+    parent = reuse or Path(tempfile.mkdtemp(prefix="chatproof-bench-export-", dir=args.tmp_dir))
     try:
         data_dir = parent / "data"
-        initialise(data_dir)
-        generated = generate(data_dir, args.messages, args.contacts, args.batch, progress)
+        if reuse is None:
+            initialise(data_dir)
+            seconds = generate(data_dir, args.messages, args.contacts, args.batch, progress)
+            generated = {"messages": args.messages, "contacts": args.contacts,
+                         "seconds": seconds, "messages_per_s": args.messages / seconds}  # fmt: skip
+        else:
+            generated = {"reused": str(reuse)}
+            for old in ("month", "year"):
+                shutil.rmtree(parent / old, ignore_errors=True)
         if progress:
             progress.add_task("export (whole year, one month)", total=None)
         month = run_export(data_dir, parent / "month", f"{YEAR}-03-01", f"{YEAR}-03-31")
@@ -238,18 +248,16 @@ def run_benchmark(args: argparse.Namespace, progress: Progress | None) -> dict[s
         return {
             "machine": machine(),
             "filesystem": filesystem(parent),
-            "generate": {"messages": args.messages, "contacts": args.contacts,
-                         "seconds": generated, "messages_per_s": args.messages / generated},
+            "generate": generated,
             "export": full,
             "export_one_month": month,
             "memory_growth_mib": full["peak_rss_mib"] - month["peak_rss_mib"],
             "check": check,
             "targets": {"rows_per_s": {"target": TARGET_ROWS_PER_S,
                                        "met": full["rows_per_s"] >= TARGET_ROWS_PER_S}},
-            "resource_self_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }  # fmt: skip
     finally:
-        if args.keep:
+        if args.keep or reuse is not None:
             print(f"kept {parent}", file=sys.stderr)
         else:
             shutil.rmtree(parent, ignore_errors=True)
@@ -270,10 +278,13 @@ def render(report: dict[str, Any], console: Console) -> None:
         )  # fmt: skip
     console.print(table)
     g = report["generate"]
-    console.print(
-        f"generated {g['messages']:,} sealed messages with log entries for {g['contacts']:,} "
-        f"contacts in {g['seconds']:.0f} s ({g['messages_per_s']:,.0f}/s)"
-    )
+    if "reused" in g:
+        console.print(f"exported from the archive kept in {g['reused']}")
+    else:
+        console.print(
+            f"generated {g['messages']:,} sealed messages with log entries for "
+            f"{g['contacts']:,} contacts in {g['seconds']:.0f} s ({g['messages_per_s']:,.0f}/s)"
+        )
     console.print(
         f"peak memory grows by {report['memory_growth_mib']:.0f} MiB from one month to the year"
     )

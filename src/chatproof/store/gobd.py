@@ -204,7 +204,12 @@ class SqlExportSource:
             while at < end:
                 stop = min(end, at + self.batch * 4)
                 cursor.execute(self._sql["log_range"], (at, stop))
-                yield [(i, k, bytes(h)) for i, k, h in cursor.fetchall()]
+                rows = cursor.fetchall()
+                yield (
+                    rows
+                    if not rows or isinstance(rows[0][2], bytes)
+                    else [(i, k, bytes(h)) for i, k, h in rows]
+                )
                 at = stop
         finally:
             cursor.close()

@@ -22,6 +22,7 @@ import json
 import mimetypes
 import multiprocessing
 import os
+import re
 import shutil
 import zipfile
 from collections.abc import Callable, Iterator
@@ -71,6 +72,7 @@ from chatproof.store.versioned_sealing import VersionedSealingPolicy
 
 CHECK_SCRIPT = "check_export.py"
 DEFAULT_SPLIT_ABOVE = 100_000
+_PLAIN_KIND = re.compile(r"[A-Za-z0-9_.-]+")
 """Periods with more messages than this are exported by two processes, one per half of the
 message ids, each writing its own part of messages.csv and media.csv."""
 
@@ -604,7 +606,12 @@ def _write_proof(ctx: ExportContext, folder: Path, summary: ExportSummary, now: 
         writer.writerow(spec.LOG_ENTRIES.header)
         if first is not None and end is not None:
             for page in SqlExportSource(conn).log_range(first, end):
-                writer.writerows((i, k, h.hex()) for i, k, h in page)
+                if all(_PLAIN_KIND.fullmatch(k) for k in {k for _, k, _ in page}):
+                    # Kinds are code-defined words: no field needs quoting, so the lines are
+                    # joined directly, several times faster than the csv module here.
+                    handle.write("".join([f"{i};{k};{h.hex()}\r\n" for i, k, h in page]))
+                else:
+                    writer.writerows((i, k, h.hex()) for i, k, h in page)
             boundary = range_proof(first, end, size, SqlAlchemyLogRepository(conn).node)
     document = {
         "first": first,
