@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from chatproof.commands.audit import audit_app
 from chatproof.commands.common import (
     DataDir,
     JsonFlag,
@@ -28,7 +29,6 @@ from chatproof.commands.common import (
     stderr,
 )
 from chatproof.commands.users import users_app
-from chatproof.commands.audit import audit_app
 from chatproof.commands.dsr import dsr_app
 from chatproof.commands.export import export_app
 from chatproof.commands.imports import import_app
