@@ -47,7 +47,7 @@ from chatproof.domain.processing import to_html
 from chatproof.services.access import record_read
 from chatproof.services.consent import record_in
 from chatproof.services.dsr_pdf import report_pdf
-from chatproof.services.dsr_report import _gather, _with_processing, access_report
+from chatproof.services.dsr_report import access_report, gather, with_processing
 from chatproof.store import tables as t
 
 try:
@@ -189,12 +189,12 @@ def _parts(components: Components) -> dict[str, float]:
         contact = uow.sending.contact_by_number(NUMBER)
         assert contact is not None
         media: dict[str, bytes] = {}
-        report = _gather(
+        report = gather(
             uow, components.blobs, contact, components.retention_classes, components.timezone,
             now, media,
         )  # fmt: skip
     times["gather (read and open)"] = time.perf_counter() - began
-    report = redacted(_with_processing(report, facts, "de", now))
+    report = redacted(with_processing(report, facts, "de", now))
     document = to_document(report, "de")
     for name, work in (
         ("html", lambda: to_html(document)),

@@ -81,8 +81,8 @@ def access_report(
     media: dict[str, bytes] = {}
     with uow_factory() as uow:
         ref = find_contact(uow, contact)
-        report = _gather(uow, blobs, ref, classes, tz, now, media)
-        report = _with_processing(report, facts, language, now)
+        report = gather(uow, blobs, ref, classes, tz, now, media)
+        report = with_processing(report, facts, language, now)
         record_read(
             uow,
             now,
@@ -107,7 +107,7 @@ def access_report(
     return ReportFile(name, out.getvalue(), len(report.messages))
 
 
-def _with_processing(
+def with_processing(
     report: AccessReport, facts: SystemFacts, language: str, now: datetime
 ) -> AccessReport:
     record = record_of_processing(replace(facts, language=language), now.date())
@@ -117,7 +117,7 @@ def _with_processing(
     return replace(report, processing=sections)
 
 
-def _gather(
+def gather(
     uow: UnitOfWork,
     blobs: BlobStore,
     ref: ContactRef,
