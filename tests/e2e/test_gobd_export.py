@@ -361,3 +361,21 @@ def test_two_processes_write_exactly_what_one_writes(archive, tmp_path: Path) ->
     assert sorted(p.name for p in (tmp_path / "two" / "media").iterdir()) == sorted(
         p.name for p in (tmp_path / "one" / "media").iterdir()
     )
+
+
+def test_a_period_without_messages_is_a_valid_empty_export(archive, tmp_path: Path) -> None:
+    data_dir, env, _ = archive
+    out = tmp_path / "empty"
+    result = run(data_dir, env, "export", "gobd", "--from", "2019-01-01", "--to", "2019-01-31",
+                 str(out), "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    index = etree.parse(str(out / "index.xml"), etree.XMLParser(no_network=True))
+    assert checking_dtd().validate(index)
+    assert all(not read_table(out, table) for table in index.getroot().iter("Table"))
+    checked = subprocess.run(
+        [sys.executable, "-I", str(out / "check_export.py"), str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "no rows" in checked.stdout
