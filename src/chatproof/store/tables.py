@@ -197,9 +197,10 @@ access_log = Table(
 
 # The archive (DESIGN invariants 3 and 4): leaves are stored as written and never change;
 # complete-subtree hashes let proofs be answered without reading the whole log. A leaf's own
-# hash (level 0) sits in its row; ``merkle_nodes`` holds the levels above. The log has no
-# secondary indexes: each would cost a random page write per entry (docs/performance.md);
-# a message's entry is found through ``messages.log_index``.
+# hash (level 0) sits in its row; ``merkle_nodes`` holds the levels above. The log's one
+# secondary index, by kind and number, grows at a few dozen places only; an index on a random
+# key (subject, platform id) would cost a random page write per entry (docs/performance.md),
+# so a message's entry is found through ``messages.log_index``.
 
 log_state = Table(
     "log_state",
@@ -218,6 +219,7 @@ log_entries = Table(
     Column("subject_id", String(36)),
     Column("platform_id_hash", Hash),
     Column("appended_at", Moment, nullable=False),
+    Index(None, "kind", "idx"),
 )
 
 merkle_nodes = Table(

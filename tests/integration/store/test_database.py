@@ -51,3 +51,15 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path) -> None:
 def test_unsupported_databases_are_named() -> None:
     with pytest.raises(StoreError, match=r"database\.url: unsupported database 'mysql'"):
         make_engine("mysql://localhost/x")
+
+
+def test_reading_one_kind_of_log_entry_does_not_scan_the_log(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    migrate(engine)
+    with engine.connect() as conn:
+        plan = conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT idx FROM log_entries"
+            " WHERE kind = 'access.read' AND subject_id = 's' ORDER BY idx"
+        ).all()
+    engine.dispose()
+    assert "USING INDEX ix_log_entries_kind_idx" in plan[0][-1]
