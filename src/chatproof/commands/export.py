@@ -52,7 +52,7 @@ def export_gobd_command(
 
     from chatproof.archive.keyfiles import load_signing_key
     from chatproof.commands.facts import system_facts
-    from chatproof.services.gobd.export import ExportContext, ExportRequest, WorkerSetup
+    from chatproof.services.gobd import ExportContext, ExportRequest, WorkerSetup
     from chatproof.store.keys import SqlAlchemyKeyRepository
 
     request = ExportRequest(_day(start, "--from"), _day(end, "--to"), out, not no_zip)

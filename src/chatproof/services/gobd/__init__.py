@@ -4,9 +4,10 @@ from chatproof.services.gobd.export import (
     ExportContext,
     ExportRefused,
     ExportRequest,
-    ExportSummary,
     export_gobd,
 )
+from chatproof.services.gobd.summary import ExportSummary
+from chatproof.services.gobd.table_writer import WorkerSetup
 from chatproof.services.gobd.validate import IndexInvalid, official_dtd, validate_index
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "ExportRequest",
     "ExportSummary",
     "IndexInvalid",
+    "WorkerSetup",
     "export_gobd",
     "official_dtd",
     "validate_index",

@@ -4,13 +4,11 @@ and why, how to read the CSV files, and how to check the export without trusting
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from chatproof.domain.gdpdu import DTD_FILE
 from chatproof.domain.processing import SystemFacts
+from chatproof.services.gobd.summary import ExportSummary
 from chatproof.store.procedures import ProcedureVersion
-
-if TYPE_CHECKING:
-    from chatproof.services.gobd.export import ExportSummary
 
 
 def auditor_readme(
@@ -41,7 +39,7 @@ Written by chatproof {facts.software_version}.
 | file | contents | rows |
 |---|---|---|
 | `index.xml` | description of every table (GDPdU description standard) | |
-| `{_dtd()}` | the official DTD, version 1.5, unchanged | |
+| `{DTD_FILE}` | the official DTD, version 1.5, unchanged | |
 | `contacts.csv` | contacts with messages or consents in the period | {summary.contacts} |
 | `messages.csv` | messages of tax-relevant classes | {summary.messages} |
 | `statuses.csv` | delivery statuses | {summary.statuses} |
@@ -114,9 +112,3 @@ the plaintext in a row matches its sealed entry is checked inside the system
 
 {procedure or "- (none recorded)"}
 """
-
-
-def _dtd() -> str:
-    from chatproof.domain.gdpdu import DTD_FILE
-
-    return DTD_FILE
