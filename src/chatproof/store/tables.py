@@ -153,6 +153,7 @@ messages = Table(
     Column("media_blob", Hash),
     Column("log_index", BigInteger),
     Index(None, "conversation_id", "id"),
+    Index(None, "sent_at"),
     Index(None, "media_state", "media_next_attempt_at"),
 )
 
