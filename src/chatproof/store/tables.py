@@ -599,3 +599,15 @@ audit_scopes = Table(
     Column("set_by", String(200), nullable=False),
     Column("set_at", Moment, nullable=False),
 )
+
+# Quick replies an admin keeps in the browser (issue 5), next to those in chatproof.toml.
+# Business texts, not personal data.
+quick_replies = Table(
+    "quick_replies",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("text", Text, nullable=False),
+    Column("updated_at", Moment, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+)

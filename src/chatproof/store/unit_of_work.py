@@ -24,6 +24,7 @@ from chatproof.store.log import SqlAlchemyLogRepository
 from chatproof.store.media import MediaRepository, SqlAlchemyMediaRepository
 from chatproof.store.personal import PersonalContent, SealingPolicy
 from chatproof.store.quarantine import QuarantineRepository, SqlAlchemyQuarantineRepository
+from chatproof.store.quick_replies import QuickReplyRepository, SqlAlchemyQuickReplyRepository
 from chatproof.store.sealed_records import (
     SealedRecordRepository,
     SqlAlchemySealedRecordRepository,
@@ -52,6 +53,7 @@ class UnitOfWork(ABC):
     users: UserRepository
     inbox: InboxRepository
     statistics: StatisticsRepository
+    quick_replies: QuickReplyRepository
     dsr: DsrRepository
     audit: AuditRepository
 
@@ -107,6 +109,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.users = SqlAlchemyUserRepository(conn)
         self.inbox = SqlAlchemyInboxRepository(conn, self.personal, self.keys)
         self.statistics = SqlAlchemyStatisticsRepository(conn)
+        self.quick_replies = SqlAlchemyQuickReplyRepository(conn)
         self.dsr = SqlAlchemyDsrRepository(conn, self.personal, self.keys)
         self.audit = SqlAlchemyAuditRepository(conn)
         return self

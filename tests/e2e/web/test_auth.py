@@ -219,3 +219,54 @@ async def test_behind_https_the_session_cookie_is_secure(
         v for k, v in response.headers.multi_items() if k == "set-cookie" and "session" in v
     )
     assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+async def test_an_admin_keeps_quick_replies_and_each_change_is_archived(
+    client: httpx.AsyncClient, components: Components
+) -> None:
+    from sqlalchemy import select
+
+    from chatproof.store import tables as t
+
+    secret = add(components, "boss", Role.ADMIN)
+    await sign_in(client, "boss", secret=secret)
+    page = await client.get("/admin/settings")
+    for text in ("Wir melden uns morgen.", "Wir melden uns bis morgen 12 Uhr."):
+        saved = await client.post(
+            "/admin/settings/quick-replies",
+            data={"name": "/morgen", "text": text, "csrf": csrf_of(page)},
+        )
+        assert saved.status_code == 303
+    page = await client.get("/admin/settings")
+    assert "/morgen" in page.text and "bis morgen 12 Uhr" in page.text
+    bad = await client.post(
+        "/admin/settings/quick-replies",
+        data={"name": "two words", "text": "x", "csrf": csrf_of(page)},
+    )
+    assert bad.status_code == 400 and bad.json()["detail"].startswith("name:")
+    deleted = await client.post(
+        "/admin/settings/quick-replies/morgen/delete", data={"csrf": csrf_of(page)}
+    )
+    assert deleted.status_code == 303
+    with components.engine.connect() as conn:
+        kinds = list(
+            conn.execute(
+                select(t.log_entries.c.kind)
+                .where(t.log_entries.c.kind.like("settings.%"))
+                .order_by(t.log_entries.c.idx)
+            ).scalars()
+        )
+    assert kinds == [
+        "settings.quick_reply_saved",
+        "settings.quick_reply_saved",
+        "settings.quick_reply_deleted",
+    ]
+    await client.post("/logout", data={"csrf": csrf_of(page)})
+    add(components, "maria", Role.AGENT)
+    await sign_in(client, "maria")
+    inbox_page = await client.get("/inbox")
+    refused = await client.post(
+        "/admin/settings/quick-replies",
+        data={"name": "x", "text": "y", "csrf": csrf_of(inbox_page)},
+    )
+    assert refused.status_code == 403

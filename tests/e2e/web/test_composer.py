@@ -17,6 +17,7 @@ from sqlalchemy import select
 from chatproof.bootstrap import Components, build
 from chatproof.config import Settings
 from chatproof.domain.accounts import Role
+from chatproof.services import accounts
 from chatproof.store import tables as t
 from tests.e2e.conftest import signed
 from tests.e2e.web.test_auth import add, csrf_of, sign_in
@@ -132,3 +133,28 @@ async def test_incomplete_templates_are_named_and_auditors_cannot_send(
     page = await client.get("/account/password")
     refused = await client.post(f"/inbox/{cid}/send", data={"text": "x", "csrf": csrf_of(page)})
     assert refused.status_code == 403
+
+
+async def test_quick_replies_kept_in_the_browser_appear_in_the_composer(
+    client: httpx.AsyncClient, components: Components, settings: Settings
+) -> None:
+    from datetime import UTC, datetime
+
+    from chatproof.domain.accounts import Principal
+    from chatproof.services import quick_replies
+
+    boss = add(components, "boss", Role.ADMIN)
+    assert boss
+    admin = accounts.find_user(components.reader, "boss")
+    quick_replies.save(
+        components.writer,
+        Principal(admin.actor, admin),
+        datetime.now(UTC),
+        "oeffnung",
+        "Mo-Fr 9-18 Uhr",
+    )
+    add(components, "maria", Role.AGENT)
+    await sign_in(client, "maria")
+    cid = await customer_wrote(client, settings, hours_ago=0.1)
+    page = (await client.get(f"/inbox/{cid}")).text
+    assert "/oeffnung" in page and "/danke" in page

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from chatproof.domain.accounts import AccountError, Permission, Role, parse_role
-from chatproof.services import accounts
+from chatproof.domain.errors import DomainError
+from chatproof.services import accounts, quick_replies
 from chatproof.services.accounts import AccountProblem
 from chatproof.web.auth import Browser
 from chatproof.web.ui.pages import language_of, page_for, posted, render
@@ -103,7 +104,35 @@ def settings_page(request: Request, browser: Settings) -> Response:
         "hours": [(day, getattr(automations, f"hours_{day}", "")) for day in DAYS],
         "automations": automations,
         "quick_replies": setup.quick_replies,
+        "stored_replies": quick_replies.stored(request.app.state.components.reader),
         "templates": setup.sending.catalogue.all(),
         "config_file": str(request.app.state.settings.data_dir / "chatproof.toml"),
     }
     return render(request, "settings.html", context, browser=browser)
+
+
+@router.post("/settings/quick-replies")
+async def save_quick_reply(request: Request, browser: Settings) -> Response:
+    form = await posted(request, browser)
+    try:
+        quick_replies.save(
+            request.app.state.components.writer,
+            browser.principal,
+            datetime.now(UTC),
+            form.get("name", ""),
+            form.get("text", ""),
+        )
+    except DomainError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return RedirectResponse("/admin/settings", 303)
+
+
+@router.post("/settings/quick-replies/{name}/delete")
+async def delete_quick_reply(request: Request, browser: Settings, name: str) -> Response:
+    await posted(request, browser)
+    found = quick_replies.delete(
+        request.app.state.components.writer, browser.principal, datetime.now(UTC), name
+    )
+    if not found:
+        raise HTTPException(404, f"quick reply {name!r} does not exist")
+    return RedirectResponse("/admin/settings", 303)

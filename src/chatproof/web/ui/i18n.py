@@ -236,6 +236,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "day.fri": {"en": "Friday", "de": "Freitag"},
     "day.sat": {"en": "Saturday", "de": "Samstag"},
     "day.sun": {"en": "Sunday", "de": "Sonntag"},
+    "settings.delete": {"en": "Delete", "de": "Löschen"},
+    "settings.reply_name": {"en": "Name (typed after /)", "de": "Name (nach / tippen)"},
+    "settings.reply_text": {"en": "Text", "de": "Text"},
+    "settings.except_replies": {
+        "en": "— except quick replies, which you can also keep here.",
+        "de": "— außer Schnellantworten, die Sie auch hier pflegen können.",
+    },
     "access.title": {"en": "Access log", "de": "Zugriffsprotokoll"},
     "access.at": {"en": "When", "de": "Wann"},
     "access.actor": {"en": "Who", "de": "Wer"},

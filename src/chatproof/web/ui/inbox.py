@@ -18,7 +18,7 @@ from chatproof.domain.accounts import Permission
 from chatproof.domain.errors import DomainError
 from chatproof.domain.phone import mask_phone
 from chatproof.domain.team_inbox import parse_status, parse_view
-from chatproof.services import composer, inbox, sending
+from chatproof.services import composer, inbox, quick_replies, sending
 from chatproof.services.errors import ServiceError
 from chatproof.services.inbox import NotAllowed
 from chatproof.services.sending import Outgoing
@@ -118,7 +118,10 @@ def _composer(request: Request, browser: Browser, conversation_id: int) -> dict[
         return None
     setup = request.app.state.sending
     return {
-        "quick_replies": setup.quick_replies,
+        "quick_replies": {
+            **setup.quick_replies,
+            **quick_replies.stored(request.app.state.components.reader),
+        },
         "templates": setup.sending.catalogue.all(),
         "consents": composer.consents(request.app.state.components.reader, conversation_id),
         "key": uuid.uuid4().hex,
