@@ -378,3 +378,34 @@ async def test_a_failed_outbound_message_shows_the_reason(
     thread = (await client.get(f"/inbox/{cid}")).text
     assert 'data-state="failed"' in thread
     assert '<span class="failure">Platform error 130472</span>' in thread
+
+
+MEDIA = ["message/video", "message/document", "message/audio", "message/voice"]
+
+
+async def test_media_messages_and_a_message_the_customer_deleted(
+    client: httpx.AsyncClient, components: Components, settings: Settings
+) -> None:
+    wa_id = "972987654321"
+    for number, name in enumerate([*MEDIA, "message/static_sticker", "deleted_message/revoke"]):
+        sample = json.loads(sample_body(name))
+        value = sample["entry"][0]["changes"][0]["value"]
+        message = value["messages"][0]
+        message.update({"from": wa_id, "id": f"wamid.media{number}"})
+        if value.get("contacts"):
+            value["contacts"][0]["wa_id"] = wa_id
+        if message["type"] == "revoke":
+            message["revoke"]["original_message_id"] = "wamid.media0"
+        body = json.dumps(sample).encode()
+        response = await client.post(
+            "/webhooks/whatsapp", content=body, headers=signed(body, settings)
+        )
+        assert response.status_code == 200, name
+    add(components, "lead", Role.SUPERVISOR)
+    await sign_in(client, "lead")
+    cid, _ = await first_conversation(client)
+    thread = (await client.get(f"/inbox/{cid}")).text
+    for kind in ("video", "document", "audio", "voice", "sticker"):
+        assert f'data-type="{kind}"' in thread, kind
+    assert "Media is being fetched" in thread
+    assert "deleted by the customer" in thread
