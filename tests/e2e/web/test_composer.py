@@ -158,3 +158,21 @@ async def test_quick_replies_kept_in_the_browser_appear_in_the_composer(
     cid = await customer_wrote(client, settings, hours_ago=0.1)
     page = (await client.get(f"/inbox/{cid}")).text
     assert "/oeffnung" in page and "/danke" in page
+
+
+KEY = re.compile(r"\b(?:inbox|panel|thread|composer|stats|settings|users|access|login|nav|state)"
+                 r"\.(?!js\b)[a-z_]+\b")  # fmt: skip
+
+
+async def test_every_text_of_the_thread_is_translated(
+    client: httpx.AsyncClient, components: Components, settings: Settings
+) -> None:
+    add(components, "lead", Role.SUPERVISOR)
+    await sign_in(client, "lead")
+    cid = await customer_wrote(client, settings, hours_ago=0.1)
+    for language, word in (("de", "Servicefenster"), ("en", "Service window")):
+        client.headers["Accept-Language"] = language
+        page = (await client.get(f"/inbox/{cid}")).text
+        stats = (await client.get("/statistics")).text
+        assert word in page
+        assert KEY.findall(page) == [] and KEY.findall(stats) == []
