@@ -328,6 +328,8 @@ async def test_the_panel_shows_a_legal_hold_and_the_dpo_filters_the_access_log(
     await sign_in(dpo, "dana", secret=secret)
     page = (await dpo.get(f"/inbox/{cid}")).text
     assert f"/dpo/access-log?target=conversation:{cid}" in page
+    person = re.search(r'href="(/dpo/person-access\?contact=\d+)"', page)
+    assert person and (await dpo.get(person.group(1))).status_code == 200
     log = await dpo.get("/dpo/access-log", params={"target": f"conversation:{cid}"})
     rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td>", log.text)
     assert "user:maria" in rows and "user:dana" in rows

@@ -243,6 +243,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "— except quick replies, which you can also keep here.",
         "de": "— außer Schnellantworten, die Sie auch hier pflegen können.",
     },
+    "panel.dpo_person": {
+        "en": "Every access to this person's data",
+        "de": "Jeder Zugriff auf die Daten dieser Person",
+    },
+    "panel.dpo_requests": {"en": "Data-subject requests", "de": "Betroffenenanfragen"},
     "access.title": {"en": "Access log", "de": "Zugriffsprotokoll"},
     "access.at": {"en": "When", "de": "Wann"},
     "access.actor": {"en": "Who", "de": "Wer"},
