@@ -19,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 DEFAULT_MAX_GROUP = 512
+BUSY_WINDOW = 0.1
+"""Seconds after a request during which ingest counts as busy for ``give_way``."""
 
 
 class GroupCommitter(Generic[T]):
@@ -40,14 +42,24 @@ class GroupCommitter(Generic[T]):
         self._task: asyncio.Task[None] | None = None
         self.groups = 0
         self.items = 0
+        self._last_submit = float("-inf")
 
     async def submit(self, item: T) -> None:
         """Return once ``item`` is committed; raise if it could not be."""
         if self._task is None:
             raise RuntimeError("GroupCommitter.start() was not called")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._last_submit = loop.time()
+        future: asyncio.Future[None] = loop.create_future()
         await self._queue.put((item, future))
         await future
+
+    async def give_way(self, took: float) -> None:
+        """Derived work (the search index, reactions) rests as long as its last pass took while
+        webhooks are arriving: acknowledging them comes first, and each pass holds the write
+        lock and the interpreter that ingest needs. Between bursts it runs at full speed."""
+        if asyncio.get_running_loop().time() - self._last_submit < BUSY_WINDOW:
+            await asyncio.sleep(took)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="group-commit")

@@ -33,7 +33,7 @@ from chatproof.store.inbox import AccessRecord
 UowFactory = Callable[[], UnitOfWork]
 PAGE = 50
 THREAD_PAGE = 500
-INDEX_BATCH = 2000
+INDEX_BATCH = 200
 
 
 class NotAllowed(ServiceError):

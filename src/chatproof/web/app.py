@@ -67,7 +67,9 @@ def create_app(
                 _media_worker(components, download, media_policy, media_poll), name="media"
             ),
             asyncio.create_task(_head_signer(components), name="tree heads"),
-            *sending_setup.background_tasks(sending, components.writer, components.reader, client),
+            *sending_setup.background_tasks(
+                sending, components.writer, components.reader, client, committer.give_way
+            ),
         ]
         try:
             yield

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -139,9 +139,16 @@ def sending_setup(settings: Settings) -> SendingSetup:
     return SendingSetup(sending, worker, automations, quick)
 
 
-async def run_reactions(processor: ReactionProcessor, poll: float = REACTION_POLL) -> None:
-    """Follow what ingest committed; a failed round is logged and tried again."""
+async def run_reactions(
+    processor: ReactionProcessor,
+    poll: float = REACTION_POLL,
+    give_way: Callable[[float], Awaitable[None]] | None = None,
+) -> None:
+    """Follow what ingest committed; a failed round is logged and tried again. ``give_way``
+    lets ingest go first while webhooks are arriving."""
+    loop = asyncio.get_running_loop()
     while True:
+        started = loop.time()
         try:
             report = await asyncio.to_thread(processor.run_once)
             busy = report.messages or report.statuses or report.events
@@ -150,6 +157,8 @@ async def run_reactions(processor: ReactionProcessor, poll: float = REACTION_POL
             busy = False
         if not busy:
             await asyncio.sleep(poll)
+        elif give_way is not None:
+            await give_way(loop.time() - started)
 
 
 async def refresh_templates(
@@ -172,6 +181,7 @@ def background_tasks(
     writer: Callable[[], UnitOfWork],
     reader: Callable[[], UnitOfWork],
     client: CloudApiClient,
+    give_way: Callable[[float], Awaitable[None]] | None = None,
 ) -> list[asyncio.Task[None]]:
     """The outbox worker and the after-ingest processor, as tasks of the running loop."""
     if not setup.automations.privacy_notice:
@@ -181,5 +191,5 @@ def background_tasks(
     return [
         asyncio.create_task(refresh_templates(setup.sending.catalogue, reader), name="templates"),
         asyncio.create_task(worker.run(), name="outbox"),
-        asyncio.create_task(run_reactions(processor), name="reactions"),
+        asyncio.create_task(run_reactions(processor, give_way=give_way), name="reactions"),
     ]

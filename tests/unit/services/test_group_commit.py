@@ -89,3 +89,24 @@ async def test_groups_are_capped() -> None:
 async def test_submitting_before_start_is_an_error() -> None:
     with pytest.raises(RuntimeError, match="start"):
         await GroupCommitter(RecordingWriter()).submit("x")
+
+
+async def test_derived_work_gives_way_only_while_requests_arrive() -> None:
+    committer: GroupCommitter[str] = GroupCommitter(RecordingWriter(delay=0))
+    committer.start()
+    loop = asyncio.get_running_loop()
+
+    started = loop.time()
+    await committer.give_way(0.2)
+    assert loop.time() - started < 0.1  # nothing arrived yet: no pause
+
+    await committer.submit("m")
+    started = loop.time()
+    await committer.give_way(0.2)
+    assert loop.time() - started >= 0.2  # a request just arrived: rest as long as the pass took
+
+    await asyncio.sleep(0.15)
+    started = loop.time()
+    await committer.give_way(0.2)
+    assert loop.time() - started < 0.1  # quiet again
+    await committer.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -32,7 +32,10 @@ def install(app: FastAPI, *, index_poll: float = INDEX_POLL) -> None:
     async def lifespan(application: Any) -> AsyncIterator[Any]:
         async with running(application) as state:
             writer = application.state.components.writer
-            worker = asyncio.create_task(_indexer(writer, index_poll), name="search index")
+            give_way = application.state.committer.give_way
+            worker = asyncio.create_task(
+                _indexer(writer, index_poll, give_way), name="search index"
+            )
             try:
                 yield state
             finally:
@@ -43,13 +46,17 @@ def install(app: FastAPI, *, index_poll: float = INDEX_POLL) -> None:
     app.router.lifespan_context = lifespan
 
 
-async def _indexer(writer: Callable[[], Any], poll: float) -> None:
+async def _indexer(
+    writer: Callable[[], Any], poll: float, give_way: Callable[[float], Awaitable[None]]
+) -> None:
     """Add new messages to the search index; now and then drop the words of content whose
-    retention ran out (shredding a whole data subject drops theirs at once)."""
+    retention ran out (shredding a whole data subject drops theirs at once). While webhooks
+    arrive, ingest goes first (``give_way``)."""
     next_purge = 0.0
     loop = asyncio.get_running_loop()
     while True:
         added = 0
+        started = loop.time()
         try:
             added = await asyncio.to_thread(index_pending, writer)
             if loop.time() >= next_purge:
@@ -59,6 +66,8 @@ async def _indexer(writer: Callable[[], Any], poll: float) -> None:
             logger.exception("search index pass failed")
         if not added:
             await asyncio.sleep(poll)
+        else:
+            await give_way(loop.time() - started)
 
 
 __all__ = ["install"]
