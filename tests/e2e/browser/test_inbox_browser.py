@@ -34,8 +34,8 @@ def test_a_customer_message_appears_live_and_the_agent_works_on_it(
     site.customer_writes("Ist der Termin am Freitag noch frei?", wa_id=EXTRA_CUSTOMERS[1][0])
     site.customer_writes("Guten Tag, wo bleibt meine Bestellung 4711?")
     entry = page.locator("a.conv", has_text="Anna Weber")
-    entry.wait_for(timeout=10_000)
-    page.locator("a.conv", has_text=EXTRA_CUSTOMERS[1][1]).wait_for(timeout=10_000)
+    entry.wait_for(timeout=20_000)
+    page.locator("a.conv", has_text=EXTRA_CUSTOMERS[1][1]).wait_for(timeout=20_000)
     assert "1" in entry.locator(".badge").inner_text()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "inbox.png"))
@@ -58,7 +58,7 @@ def test_a_customer_message_appears_live_and_the_agent_works_on_it(
     assert "Lieferung beim Lager anfragen" in page.locator(".msg.note").inner_text()
 
     site.customer_writes("Und bitte an die Packstation liefern.")
-    page.locator("#messages", has_text="Packstation").wait_for(timeout=10_000)
+    page.locator("#messages", has_text="Packstation").wait_for(timeout=20_000)
 
 
 def test_an_agent_gets_403_from_admin_and_dpo_pages(site: Site, page_for: Any) -> None:
@@ -123,7 +123,7 @@ def test_the_dpo_reads_the_access_log(site: Site, page_for: Any) -> None:
 def test_the_inbox_fits_a_phone(site: Site, page_for: Any) -> None:
     page = page_for("lena", width=390, height=844)
     page.goto("/inbox")
-    page.locator("a.conv").first.wait_for(timeout=10_000)
+    page.locator("a.conv").first.wait_for(timeout=20_000)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390 + 1
     page.locator("a.conv").first.click()
     page.wait_for_url(re.compile(r".*/inbox/\d+"))
@@ -141,12 +141,12 @@ def test_a_quick_reply_is_sent_and_comes_back_delivered_and_read(site: Site, pag
     page.locator("#quick-replies").wait_for(state="visible")
     reply.press("Enter")
     assert reply.input_value().startswith("Vielen Dank für Ihre Nachricht")
-    page.locator("#gate.gate-ok").wait_for(timeout=5_000)
+    page.locator("#gate.gate-ok").wait_for(timeout=30_000)
     assert "window.reply" in page.locator("#gate").inner_text()
     page.get_by_role("button", name="Send").click()
     page.wait_for_load_state()
     sent = page.locator("article.msg.outbound", has_text="wir kümmern uns sofort darum")
-    sent.locator('[data-state="read"]').wait_for(timeout=15_000)
+    sent.locator('[data-state="read"]').wait_for(timeout=30_000)
     assert "read" in sent.inner_text()
     page.screenshot(path=str(SCREENSHOTS / "thread.png"))
 
@@ -160,7 +160,7 @@ def test_outside_the_window_free_text_is_refused_and_a_template_goes_through(
     page.wait_for_url(re.compile(r".*/inbox/\d+"))
     assert "closed" in page.locator("#window").inner_text()
     page.get_by_label("Reply").fill("Hallo Frau Neumann")
-    page.locator("#gate.gate-no").wait_for(timeout=5_000)
+    page.locator("#gate.gate-no").wait_for(timeout=30_000)
     page.get_by_role("button", name="Send").click()
     refusal = page.locator("#refusal")
     refusal.wait_for()
@@ -169,12 +169,12 @@ def test_outside_the_window_free_text_is_refused_and_a_template_goes_through(
     page.get_by_label("Template").select_option("order_update|de")
     page.locator("#param-1").fill("4711")
     page.locator("#param-2").fill("Dienstag")
-    page.locator("#gate.gate-ok").wait_for(timeout=5_000)
+    page.locator("#gate.gate-ok").wait_for(timeout=30_000)
     page.get_by_role("button", name="Send").click()
     page.wait_for_url(re.compile(r".*/inbox/\d+$"))
     outbound = page.locator("article.msg.outbound")
-    outbound.first.wait_for(timeout=10_000)
-    outbound.locator("[data-state]").first.wait_for(timeout=15_000)
+    outbound.first.wait_for(timeout=20_000)
+    outbound.locator("[data-state]").first.wait_for(timeout=30_000)
 
 
 def test_statistics_for_the_team_lead(site: Site, page_for: Any) -> None:
