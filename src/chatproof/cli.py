@@ -28,7 +28,6 @@ from chatproof.commands.common import (
     settings_for,
     stderr,
 )
-from chatproof.commands.users import users_app
 from chatproof.commands.dsr import dsr_app
 from chatproof.commands.export import export_app
 from chatproof.commands.imports import import_app
@@ -37,6 +36,8 @@ from chatproof.commands.procedure import procedure_app
 from chatproof.commands.reclassify import reclassify_app
 from chatproof.commands.ropa import ropa
 from chatproof.commands.sending import broadcast_app, consent_app, send, templates_app
+from chatproof.commands.users import users_app
+from chatproof.commands.worker import worker
 from chatproof.config import Settings, load_settings, resolve_data_dir
 from chatproof.domain.errors import ChatproofError
 from chatproof.domain.phone import mask_phone
@@ -91,7 +92,7 @@ def serve(
     )
     settings = settings_for(data_dir)
     components = build(settings)
-    application = create_app(components)
+    application = create_app(components, background=settings.server.background)
     # Everything loaded so far lives as long as the process: frozen, full collections skip it,
     # and stop pausing every request in flight for ~80 ms (docs/performance.md).
     gc.collect()
@@ -755,6 +756,8 @@ def quarantine_resolve(
     typer.echo(f"Resolved quarantine entry {quarantine_id}.")
 
 
+app.add_typer(users_app, name="users")
+app.add_typer(import_app, name="import")
 app.add_typer(reclassify_app, name="reclassify")
 app.add_typer(consent_app, name="consent")
 app.add_typer(broadcast_app, name="broadcast")
@@ -766,10 +769,7 @@ app.add_typer(procedure_app, name="procedure")
 app.command("ropa")(ropa)
 app.add_typer(dsr_app, name="dsr")
 app.add_typer(audit_app, name="audit")
-app.add_typer(import_app, name="import")
-
-
-app.add_typer(users_app, name="users")
+app.command("worker")(worker)
 
 
 def main() -> None:

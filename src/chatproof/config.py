@@ -32,6 +32,13 @@ class ServerSettings:
     port: int = DEFAULT_PORT
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     api_token: str = field(default="", repr=False)
+    background: Literal["process", "inline"] = "process"
+
+    def __post_init__(self) -> None:
+        if self.background not in ("process", "inline"):
+            raise ConfigError(
+                f'server.background must be "process" or "inline", got {self.background!r}'
+            )
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,10 @@ port = {port}
 max_body_bytes = {max_body}
 # Bearer token for the JSON API (Authorization: Bearer <token>).
 api_token = "{api_token}"
+# "process": media downloads, tree heads, the search index, reactions and the outbox run in a
+# worker process that serve starts (webhooks are acknowledged twice as fast); "inline": in the
+# server's own process.
+background = "process"
 
 [database]
 # Empty: SQLite in this directory. For PostgreSQL:
