@@ -49,6 +49,10 @@ class KeyRepository(ABC):
         found = {b: self.latest_bucket_key(b) for b in bucket_ids}
         return {b: r for b, r in found.items() if r is not None}
 
+    def prefetch(self, key_ids: Sequence[bytes]) -> None:  # noqa: B027 - an optional hint
+        """A hint: these data keys (and their buckets) are about to be read. Implementations
+        whose reads cost a round trip SHOULD read them together here."""
+
     def add_bucket_keys(self, records: Sequence[BucketKeyRecord]) -> list[BucketKeyRecord]:
         """``add_bucket_key`` for many records, in order. Implementations SHOULD answer in
         one round trip."""

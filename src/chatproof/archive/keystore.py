@@ -17,7 +17,7 @@ Rows, storage port and cache live in ``key_records``, ``key_repository``, ``key_
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -136,6 +136,19 @@ class KeyStore:
         """A batch that seals many entries with one bucket look-up per round and one write
         of all their data keys (``flush``), for ingest's group commits."""
         return SealBatch(self)
+
+    def prefetch(self, sealed: Iterable[bytes | None]) -> None:
+        """Read the keys of many sealed values at once, before opening them one by one (a
+        page of a thread, a batch of messages to react to); malformed values are skipped
+        here and named when opened."""
+        key_ids = []
+        for value in sealed:
+            if value:
+                try:
+                    key_ids.append(envelope.SealedContent.from_bytes(value).key_id)
+                except ContentIntegrityError:
+                    continue
+        self._repository.prefetch(key_ids)
 
     def unseal(self, subject_id: str, sealed: bytes, *, aad: bytes = b"") -> bytes:
         """Raises:

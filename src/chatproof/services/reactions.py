@@ -118,7 +118,9 @@ class ReactionProcessor:
         with self.uow_factory() as uow:
             repo = uow.sending
             position = repo.cursor("messages")
-            for row in repo.inbound_after(position, self.batch):
+            rows = repo.inbound_after(position, self.batch)
+            uow.personal.prefetch(row.text for row in rows if row.from_webhook)
+            for row in rows:
                 if row.received_at > settled:
                     break
                 try:

@@ -235,7 +235,7 @@ class SqlAlchemyDsrRepository(DsrRepository):
         rows = list(self.conn.execute(query))
         found: list[StoredMessage] = []
         for part in chunks(rows, 2000):
-            self._prefetch(
+            self.personal.prefetch(
                 [v for r in part for v in (r.text, r.platform_id, r.media_filename) if v]
             )
             for r in part:
@@ -268,15 +268,6 @@ class SqlAlchemyDsrRepository(DsrRepository):
             return ""
         bucket = self.keys.bucket_key(data.bucket_id, data.generation) if data else None
         return bucket.retention_class if bucket else ""
-
-    def _prefetch(self, sealed: list[bytes]) -> None:
-        key_ids = []
-        for value in sealed:
-            try:
-                key_ids.append(data_key_id(bytes(value)))
-            except ArchiveError:
-                continue
-        self.keys.prefetch(key_ids)
 
     def entries_about(self, subject_id: str, kinds: Sequence[str]) -> list[tuple[int, bytes]]:
         e = t.log_entries.c

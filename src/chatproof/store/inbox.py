@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -163,7 +163,7 @@ class SqlAlchemyInboxRepository(InboxRepository):
             )
         rows = self.conn.execute(query.limit(limit + 1)).all()
         page = rows[:limit]
-        self._prefetch(value for row in page for value in (row.name, row.wa_id))
+        self.personal.prefetch(value for row in page for value in (row.name, row.wa_id))
         labels = self.labels_of([row.id for row in page])
         items = tuple(
             InboxRow(
@@ -194,7 +194,7 @@ class SqlAlchemyInboxRepository(InboxRepository):
         page = [
             SimpleNamespace(**{**r._mapping, "raw": None}) if r.type == "text" else r for r in page
         ]
-        self._prefetch(v for r in page for v in (r.text, r.raw, r.media_filename))
+        self.personal.prefetch(v for r in page for v in (r.text, r.raw, r.media_filename))
         refs = {r.context_hash for r in page if r.context_hash} | {
             r.related_hash for r in page if r.related_hash
         }
@@ -220,17 +220,6 @@ class SqlAlchemyInboxRepository(InboxRepository):
         return self.conn.execute(
             select(m.raw).where(m.conversation_id == conversation_id).order_by(m.id.desc()).limit(1)
         ).scalar_one_or_none()
-
-    def _prefetch(self, sealed: Iterable[bytes | None]) -> None:
-        """Look up the keys of a page's sealed values together instead of one by one."""
-        key_ids = []
-        for value in sealed:
-            if value:
-                try:
-                    key_ids.append(data_key_id(value))
-                except ArchiveError:
-                    continue
-        self.keys.prefetch(key_ids)
 
     def _matching_conversations(self, words: Sequence[str]) -> Any:
         self._ensure_word_index()
@@ -427,7 +416,7 @@ class SqlAlchemyInboxRepository(InboxRepository):
             .order_by(m.id)
             .limit(batch)
         ).all()
-        self._prefetch(row.text for row in rows)
+        self.personal.prefetch(row.text for row in rows)
         values = [
             {
                 "message_id": row.id,
@@ -456,7 +445,7 @@ class SqlAlchemyInboxRepository(InboxRepository):
             .join(t.messages, m.id == s.message_id)
             .where(s.subject_id.in_(partly_shredded))
         ).all()
-        self._prefetch(row.text for row in rows)
+        self.personal.prefetch(row.text for row in rows)
         erased = []
         for row in rows:
             try:

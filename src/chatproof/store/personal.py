@@ -50,6 +50,9 @@ class Sealer(ABC):
     def prepare(self, items: Iterable[tuple[str, datetime]]) -> None:
         """A hint: content of these subjects at these times is about to be sealed."""
 
+    def prefetch(self, sealed: Iterable[bytes | None]) -> None:  # noqa: B027 - a hint
+        """A hint: these sealed values are about to be opened."""
+
     @abstractmethod
     def flush(self) -> None:
         """Make everything sealed so far durable with the transaction; called before commit."""
@@ -89,6 +92,9 @@ class KeyStoreSealer(Sealer):
     def flush(self) -> None:
         self._batch.flush()
 
+    def prefetch(self, sealed: Iterable[bytes | None]) -> None:
+        self.keys.prefetch(sealed)
+
     def unseal(self, subject_id: str, sealed: bytes) -> bytes:
         return self.keys.unseal(subject_id, sealed)
 
@@ -109,6 +115,10 @@ class PersonalContent:
 
     def prepare(self, items: Iterable[tuple[str, datetime]]) -> None:
         self.sealer.prepare(items)
+
+    def prefetch(self, sealed: Iterable[bytes | None]) -> None:
+        """Read the keys of values about to be opened together, not one by one."""
+        self.sealer.prefetch(sealed)
 
     def entry(
         self,

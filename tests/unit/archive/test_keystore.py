@@ -66,6 +66,20 @@ def test_round_trip_and_many(keys: KeyStore) -> None:
     assert keys.seal_many("subj-a", A_2025, []) == []
 
 
+def test_prefetch_hands_the_repository_the_key_ids_of_well_formed_values() -> None:
+    asked: list[list[bytes]] = []
+
+    class Recording(MemoryKeyRepository):
+        def prefetch(self, key_ids: Sequence[bytes]) -> None:
+            asked.append(list(key_ids))
+
+    keys = KeyStore(Recording(), MASTER)
+    first, second = keys.seal("subj-a", A_2025, b"eins"), keys.seal("subj-a", A_2026, b"zwei")
+    keys.prefetch([first, None, b"", b"\x07 not sealed", second])
+    assert asked == [[envelope.data_key_id(first), envelope.data_key_id(second)]]
+    assert keys.unseal("subj-a", second) == b"zwei"
+
+
 @settings(max_examples=50)
 @given(st.binary(max_size=500), st.sampled_from(["subj-a", "subj-b"]), st.integers(2000, 2100))
 def test_round_trip_any_content(plaintext: bytes, subject: str, year: int) -> None:
