@@ -51,7 +51,7 @@ async def _run(components: Components, parent: int | None) -> None:
         loop.add_signal_handler(signum, stopping.set)
     async with httpx.AsyncClient(timeout=30.0) as http:
         client = CloudApiClient(Connection.from_config(components.settings.whatsapp), http=http)
-        tasks = background.start(components, client)
+        tasks = background.start(components, client, give_way=background.rest)
         if parent is not None:
             tasks.append(asyncio.create_task(_outlive_not(parent, stopping)))
         await stopping.wait()

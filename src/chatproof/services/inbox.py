@@ -33,7 +33,7 @@ from chatproof.store.inbox import AccessRecord
 UowFactory = Callable[[], UnitOfWork]
 PAGE = 50
 THREAD_PAGE = 500
-INDEX_BATCH = 200
+INDEX_BATCH = 100
 
 
 class NotAllowed(ServiceError):

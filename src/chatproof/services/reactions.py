@@ -43,7 +43,7 @@ from chatproof.store.sending import ContactRef, InboundRow, OutboxRow, StatusRow
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH = 100
+DEFAULT_BATCH = 50
 DEFAULT_LAG = timedelta(seconds=0.5)
 """Rows younger than this wait a round: on PostgreSQL a lower id can commit after a higher one."""
 
