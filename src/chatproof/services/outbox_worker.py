@@ -49,8 +49,8 @@ from chatproof.domain.retry import (
     classify,
     reason_for,
 )
-from chatproof.domain.templates import TemplateProblem
-from chatproof.services import consent
+from chatproof.domain.templates import TemplateProblem, TemplateSpec
+from chatproof.services import consent, templates
 from chatproof.services.sending import (
     SendingSettings,
     contact_state,
@@ -322,7 +322,7 @@ class OutboxWorker:
             return OutboundRequest(row.purpose, MessageKind.FREE_TEXT, broadcast=False)
         approved = True
         try:
-            spec = self.sending.catalogue.get(row.template_name or "", row.template_language or "")
+            spec = self._template(row)
             approved = spec.approved
             category = spec.category
         except TemplateProblem:
@@ -331,6 +331,17 @@ class OutboxWorker:
         return OutboundRequest(
             row.purpose, MessageKind.TEMPLATE, category, approved, row.broadcast_id is not None
         )
+
+    def _template(self, row: OutboxRow) -> TemplateSpec:
+        """The row's template; one this process has not seen yet was perhaps synced by
+        another (the server, ``chatproof templates sync``) a moment ago, so the synced
+        templates are read again before it counts as unknown."""
+        name, language = row.template_name or "", row.template_language or ""
+        try:
+            return self.sending.catalogue.get(name, language)
+        except TemplateProblem:
+            self.sending.catalogue.replace_synced(templates.load(self.reader))
+            return self.sending.catalogue.get(name, language)
 
     def give_back(self, items: list[_Claimed]) -> None:
         """Claimed messages whose request never left: queued again, as if never claimed."""

@@ -57,11 +57,20 @@ def create_app(
         app.state.client = client
         if background == "inline":
             workers = background_work.start(
-                components, client, give_way=committer.give_way, media_poll=media_poll
+                components,
+                client,
+                sending=sending,
+                give_way=committer.give_way,
+                media_poll=media_poll,
             )
         else:
             supervisor = background_work.supervise(str(settings.data_dir))
-            workers = [asyncio.create_task(supervisor, name="background worker")]
+            # The API checks templates too: it follows what `templates sync` stores.
+            refresh = sending_setup.refresh_templates(sending.sending.catalogue, components.reader)
+            workers = [
+                asyncio.create_task(supervisor, name="background worker"),
+                asyncio.create_task(refresh, name="templates"),
+            ]
         try:
             yield
         finally:

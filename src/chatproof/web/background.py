@@ -53,18 +53,20 @@ def start(
     components: Components,
     client: CloudApiClient,
     *,
+    sending: sending_setup.SendingSetup | None = None,
     give_way: GiveWay = _go_on,
     media_poll: float = MEDIA_POLL,
     index_poll: float = INDEX_POLL,
 ) -> list[asyncio.Task[None]]:
-    """Every background task, started on the running loop."""
+    """Every background task, started on the running loop. ``sending`` is the server's own
+    when it runs them in-process, so templates it syncs are the ones the outbox sends."""
     settings = components.settings
     media_policy = MediaPolicy(
         max_attempts=settings.media.max_attempts,
         retry_base=timedelta(seconds=settings.media.retry_base_seconds),
     )
     download = partial(_download, client)
-    sending = sending_setup.sending_setup(settings)
+    sending = sending or sending_setup.sending_setup(settings)
     return [
         asyncio.create_task(
             _media_worker(components, download, media_policy, media_poll), name="media"

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,9 @@ from chatproof.services import consent
 from chatproof.services.ingest import Received, ingest
 from chatproof.services.outbox_worker import OutboxWorker, WorkerSettings
 from chatproof.services.sending import Outgoing, SendingError, SendingSettings, submit
-from chatproof.store import UnitOfWork
+from chatproof.store import SqlAlchemyUnitOfWork, UnitOfWork
 from chatproof.store import tables as t
+from tests.integration.conftest import PSEUDONYMS, SEALING
 from tests.support import webhook_bodies as bodies
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
@@ -232,6 +234,33 @@ async def test_worker_sends_once_with_the_outbox_id_and_records_it(
     with uow_factory() as uow:  # a proof of the sent message is found by its wamid
         found = uow.log.first_by_platform_id(row.platform_id_hash)
         assert found is not None and uow.log.entry(found).kind == "message.outbound"
+
+
+async def test_a_template_synced_by_another_process_is_sent_not_refused(
+    uow_factory: UowFactory, engine: Engine
+) -> None:
+    customer_wrote(uow_factory, ANNA, NOW - timedelta(hours=1))
+    accepted = send(uow_factory, ANNA, Outgoing(template="order_update", language="de"), "t1")
+    assert accepted.outbox_id is not None
+    with uow_factory() as uow:  # what the server synced a moment ago
+        uow.sending.replace_templates([ORDER], NOW)
+        uow.commit()
+    unaware = SendingSettings(
+        PolicySettings(messaging_limit=250), TemplateCatalogue([]), bodies.NUMBER_ID
+    )
+    platform = FakePlatform()
+    sender = OutboxWorker(
+        uow_factory,
+        platform,
+        unaware,
+        WorkerSettings(messages_per_second=1000, customer_interval=0),
+        now=lambda: NOW,
+        jitter=lambda: 0.0,
+        reader=partial(SqlAlchemyUnitOfWork, engine, SEALING, PSEUDONYMS, write=False),
+    )
+    assert await sender.run_once() == 1
+    assert [p["template"]["name"] for p in platform.sent] == ["order_update"]
+    assert outbox(engine)[0].state == "sent"
 
 
 @pytest.mark.parametrize(
