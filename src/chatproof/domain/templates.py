@@ -129,12 +129,23 @@ class TemplateCatalogue:
     def __init__(self, templates: Iterable[TemplateSpec] = ()) -> None:
         self._configured = {(t.name, t.language): t for t in templates}
         self._by_key = dict(self._configured)
+        self.version = 0
+        """Counts replacements, so that a reader of the stored templates can tell whether a
+        sync replaced them while it was reading (``replace_synced(..., unless_since=…)``)."""
 
-    def replace_synced(self, synced: Iterable[TemplateSpec]) -> None:
-        """Overlay the configured templates with the synced ones (replacing earlier ones)."""
+    def replace_synced(
+        self, synced: Iterable[TemplateSpec], *, unless_since: int | None = None
+    ) -> bool:
+        """Overlay the configured templates with the synced ones (replacing earlier ones);
+        with ``unless_since``, only if nothing replaced them after that version was read.
+        Returns whether it replaced them."""
+        if unless_since is not None and unless_since != self.version:
+            return False
         merged = dict(self._configured)
         merged.update({(t.name, t.language): t for t in synced})
         self._by_key = merged
+        self.version += 1
+        return True
 
     def __len__(self) -> int:
         return len(self._by_key)

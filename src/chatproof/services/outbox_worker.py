@@ -340,8 +340,10 @@ class OutboxWorker:
         try:
             return self.sending.catalogue.get(name, language)
         except TemplateProblem:
-            self.sending.catalogue.replace_synced(templates.load(self.reader))
-            return self.sending.catalogue.get(name, language)
+            catalogue = self.sending.catalogue
+            read_at = catalogue.version
+            catalogue.replace_synced(templates.load(self.reader), unless_since=read_at)
+            return catalogue.get(name, language)
 
     def give_back(self, items: list[_Claimed]) -> None:
         """Claimed messages whose request never left: queued again, as if never claimed."""

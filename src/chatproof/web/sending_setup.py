@@ -170,7 +170,9 @@ async def refresh_templates(
     sync`` in another process)."""
     while True:
         try:
-            catalogue.replace_synced(await asyncio.to_thread(templates.load, reader))
+            read_at = catalogue.version
+            stored = await asyncio.to_thread(templates.load, reader)
+            catalogue.replace_synced(stored, unless_since=read_at)
         except Exception:
             logger.exception("reading the synced templates failed")
         await asyncio.sleep(poll)

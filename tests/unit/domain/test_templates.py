@@ -115,6 +115,18 @@ def test_synced_templates_overlay_the_configured_ones() -> None:
     assert catalogue.get("order_update", "de") is ORDER
 
 
+def test_templates_read_before_a_sync_do_not_overwrite_it() -> None:
+    catalogue = TemplateCatalogue([ORDER])
+    read_at = catalogue.version
+    fresh = TemplateSpec("hello_world", "en_US", TemplateCategory.UTILITY)
+    assert catalogue.replace_synced([fresh])  # a sync lands while the stored ones are read
+    assert not catalogue.replace_synced([], unless_since=read_at)
+    assert catalogue.get("hello_world", "en_US") is fresh
+    assert catalogue.replace_synced([], unless_since=catalogue.version)
+    with pytest.raises(TemplateProblem):
+        catalogue.get("hello_world", "en_US")
+
+
 def test_a_listed_template_without_a_name_is_refused() -> None:
     with pytest.raises(TemplateProblem):
         from_platform({"language": "de", "category": "UTILITY"})
