@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,20 @@ def insert_ignoring_duplicates(conn: Connection, table: Table, *index: str) -> A
 def chunks(items: list[Any], size: int = 500) -> list[list[Any]]:
     """Split ``items`` so that ``IN (…)`` lists stay under every backend's parameter limit."""
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def encode_cursor(at: datetime, conversation_id: int) -> str:
+    """A page cursor for lists ordered by time and id: opaque to clients, checked on return."""
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{conversation_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """Raises ValueError for a cursor this server did not hand out."""
+    try:
+        at, _, conversation_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(at), int(conversation_id)
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(f"cursor {cursor!r} is not one this server handed out") from None
 
 
 def driver_sql(conn: Connection, text: str) -> str:

@@ -6,7 +6,6 @@ archive will turn these rows into log entries.
 
 from __future__ import annotations
 
-import base64
 from abc import ABC, abstractmethod
 from datetime import datetime
 
@@ -14,6 +13,7 @@ from sqlalchemy import Connection, Row, and_, or_, select, update
 
 from chatproof.domain.inbox import ConversationSummary, MediaView, MessageView, Page
 from chatproof.store import tables as t
+from chatproof.store._sql import decode_cursor, encode_cursor
 from chatproof.store.errors import NotFound
 from chatproof.store.personal import PersonalContent
 
@@ -92,7 +92,7 @@ class SqlAlchemyConversationRepository(ConversationRepository):
         if status:
             query = query.where(c.status == status)
         if cursor:
-            at, last_id = _decode_cursor(cursor)
+            at, last_id = decode_cursor(cursor)
             query = query.where(
                 or_(c.last_message_at < at, and_(c.last_message_at == at, c.id < last_id))
             )
@@ -101,7 +101,7 @@ class SqlAlchemyConversationRepository(ConversationRepository):
         next_cursor = None
         if len(rows) > limit:
             last = items[-1]
-            next_cursor = _encode_cursor(last.last_message_at, last.id)
+            next_cursor = encode_cursor(last.last_message_at, last.id)
         return Page(items, next_cursor)
 
     def get(self, conversation_id: int) -> ConversationSummary:
@@ -186,15 +186,3 @@ class SqlAlchemyConversationRepository(ConversationRepository):
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _encode_cursor(at: datetime, conversation_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{conversation_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        at, _, conversation_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), int(conversation_id)
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError(f"cursor {cursor!r} is not one this server handed out") from None

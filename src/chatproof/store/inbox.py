@@ -10,7 +10,6 @@ because neither fits the declared schema.
 
 from __future__ import annotations
 
-import base64
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from chatproof.archive.errors import ArchiveError
 from chatproof.domain.inbox import MessageView, Page
 from chatproof.domain.team_inbox import InboxFilter, InboxRow, Note, View
 from chatproof.store import tables as t
+from chatproof.store._sql import chunks, decode_cursor, encode_cursor
 from chatproof.store.conversations import SqlAlchemyConversationRepository
 from chatproof.store.keys import SqlAlchemyKeyRepository
 from chatproof.store.personal import PersonalContent
@@ -157,7 +157,7 @@ class SqlAlchemyInboxRepository(InboxRepository):
             key = c.id + 0 if self.sqlite else c.id
             query = query.where(key.in_(matching))
         if cursor:
-            at, last_id = _decode_cursor(cursor)
+            at, last_id = decode_cursor(cursor)
             query = query.where(
                 or_(c.last_message_at < at, and_(c.last_message_at == at, c.id < last_id))
             )
@@ -177,7 +177,7 @@ class SqlAlchemyInboxRepository(InboxRepository):
         next_cursor = None
         if len(rows) > limit:
             last = items[-1].conversation
-            next_cursor = _encode_cursor(last.last_message_at, last.id)
+            next_cursor = encode_cursor(last.last_message_at, last.id)
         return Page(items, next_cursor)
 
     def thread(
@@ -471,7 +471,7 @@ class SqlAlchemyInboxRepository(InboxRepository):
                 rows,
             )
         s = t.message_search.c
-        for part in _chunked([r["message_id"] for r in rows], 500):
+        for part in chunks([r["message_id"] for r in rows], 500):
             self.conn.execute(delete(t.message_search).where(s.message_id.in_(part)))
 
     def forget_subject(self, subject_id: str) -> int:
@@ -481,19 +481,3 @@ class SqlAlchemyInboxRepository(InboxRepository):
         ).all()
         self._remove([{"message_id": r.message_id, "body": r.body} for r in rows])
         return len(rows)
-
-
-def _chunked(items: list[int], size: int) -> list[list[int]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _encode_cursor(at: datetime, conversation_id: int) -> str:
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|{conversation_id}".encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        at, _, conversation_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at), int(conversation_id)
-    except (ValueError, UnicodeDecodeError):
-        raise ValueError(f"cursor {cursor!r} is not one this server handed out") from None
