@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -32,6 +33,10 @@ from chatproof.store import (
     migrate,
     scrub,
 )
+
+if TYPE_CHECKING:
+    from chatproof.archive.keystore import KeyStore
+    from chatproof.services.gobd import ExportContext
 
 
 @dataclass
@@ -116,3 +121,30 @@ def system_facts(components: Components, language: str | None = None) -> SystemF
     from chatproof.commands.facts import system_facts as facts_of
 
     return facts_of(components, language)
+
+
+def gobd_context(components: Components, actor: str) -> ExportContext:
+    """What a GoBD export needs from the running system, for the command and the auditor's
+    workspace alike; ``actor`` is who the export's read of archived content is logged for."""
+    from sqlalchemy import Connection
+
+    from chatproof.archive.keyfiles import load_signing_key
+    from chatproof.services.gobd import ExportContext, WorkerSetup
+    from chatproof.store.keys import SqlAlchemyKeyRepository
+
+    def keystore(conn: Connection) -> KeyStore:
+        return components.sealing.keystore(SqlAlchemyKeyRepository(conn))
+
+    return ExportContext(
+        engine=components.engine,
+        keystore=keystore,
+        uow_factory=components.writer,
+        blobs=components.blobs,
+        signing_key=load_signing_key(components.settings.signing_key_path),
+        facts=system_facts(components),
+        tz=components.timezone,
+        actor=actor,
+        worker=WorkerSetup(
+            components.engine.url.render_as_string(hide_password=False), components.sealing
+        ),
+    )

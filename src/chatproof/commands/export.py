@@ -48,32 +48,12 @@ def export_gobd_command(
 
     Example: chatproof export gobd --from 2026-01-01 --to 2026-12-31 ./gobd-2026
     """
-    from sqlalchemy import Connection
-
-    from chatproof.archive.keyfiles import load_signing_key
-    from chatproof.commands.facts import system_facts
-    from chatproof.services.gobd import ExportContext, ExportRequest, WorkerSetup
-    from chatproof.store.keys import SqlAlchemyKeyRepository
+    from chatproof.bootstrap import gobd_context
+    from chatproof.services.gobd import ExportRequest
 
     request = ExportRequest(_day(start, "--from"), _day(end, "--to"), out, not no_zip)
     with components_for(data_dir) as components:
-
-        def keystore(conn: Connection) -> Any:
-            return components.sealing.keystore(SqlAlchemyKeyRepository(conn))
-
-        ctx = ExportContext(
-            engine=components.engine,
-            keystore=keystore,
-            uow_factory=components.writer,
-            blobs=components.blobs,
-            signing_key=load_signing_key(components.settings.signing_key_path),
-            facts=system_facts(components),
-            tz=components.timezone,
-            actor=actor(),
-            worker=WorkerSetup(
-                components.engine.url.render_as_string(hide_password=False), components.sealing
-            ),
-        )
+        ctx = gobd_context(components, actor())
         summary = _run(ctx, request, quiet=as_json)
     if as_json:
         from dataclasses import asdict

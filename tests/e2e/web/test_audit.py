@@ -4,7 +4,9 @@ filter by user, and nobody else (nor an auditor without a period) gets in."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from datetime import UTC, date, datetime
 
 import httpx
@@ -15,7 +17,7 @@ from chatproof.channels.whatsapp.webhook import parse_webhook
 from chatproof.domain.accounts import Role
 from chatproof.services.auditor import set_scope
 from chatproof.services.ingest import Received, ingest
-from tests.e2e.web.test_auth import add, sign_in
+from tests.e2e.web.test_auth import add, csrf_of, sign_in
 from tests.support.samples import webhook_samples
 
 ANNA, BEN = "4917612398765", "4915100000001"
@@ -116,3 +118,38 @@ async def test_no_other_role_reaches_the_audit_workspace(
     assert (await client.get("/audit")).status_code == 403
     assert (await client.get("/audit/search")).status_code == 403
     assert (await client.get("/audit/conversations/1")).status_code == 403
+
+
+async def test_the_auditor_takes_away_the_gobd_handover_of_a_period_inside_the_audit_period(
+    client: httpx.AsyncClient, components: Components
+) -> None:
+    archive(components)
+    secret = add(components, "otto", Role.AUDITOR)
+    set_scope(
+        components.writer, "otto", date(2025, 1, 1), date(2025, 12, 31), by="user:admin",
+        now=datetime.now(UTC), tz=components.timezone,
+    )  # fmt: skip
+    await sign_in(client, "otto", secret=secret)
+    token = csrf_of(await client.get("/audit"))
+
+    outside = {"from": "2024-01-01", "to": "2025-12-31", "csrf": token}
+    assert (await client.post("/audit/export", data=outside)).status_code == 403
+    assert (await client.post("/audit/export", data={"from": "2025-01-01"})).status_code == 403
+
+    taken = await client.post(
+        "/audit/export", data={"from": "2025-01-01", "to": "2025-12-31", "csrf": token}
+    )
+    assert taken.status_code == 200, taken.text
+    with zipfile.ZipFile(io.BytesIO(taken.content)) as handover:
+        names = handover.namelist()
+        messages = handover.read(next(n for n in names if n.endswith("messages.csv")))
+    assert any(n.endswith("index.xml") for n in names)
+    assert b"Rechnung Ben 2025" in messages and b"Rechnung 2024" not in messages
+    with components.reader() as uow:
+        kinds = [json.loads(leaf)["kind"] for _, leaf in uow.log.iter_leaves()]
+        actors = [
+            json.loads(leaf)["attributes"].get("actor")
+            for _, leaf in uow.log.iter_leaves()
+            if json.loads(leaf)["kind"] == "access.read"
+        ]
+    assert "access.read" in kinds and "user:otto" in actors

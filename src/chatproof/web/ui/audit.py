@@ -4,19 +4,24 @@ tax-relevant classes) are the service's; here only the role is checked, on the s
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from chatproof.bootstrap import gobd_context
 from chatproof.domain.accounts import Permission
 from chatproof.domain.errors import DomainError
 from chatproof.services.auditor import AuditHit, AuditQuery, scope_of, search, view
+from chatproof.services.gobd import ExportRequest, export_gobd
 from chatproof.services.inbox import NotAllowed
 from chatproof.store import NotFound
 from chatproof.web.auth import Browser
-from chatproof.web.ui.pages import page_for, render
+from chatproof.web.ui.pages import page_for, posted, render
 
 router = APIRouter(prefix="/audit")
 Auditor = Annotated[Browser, Depends(page_for(Permission.ARCHIVE))]
@@ -78,6 +83,40 @@ def audit_view(request: Request, browser: Auditor, conversation_id: int) -> dict
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     return {"conversation": conversation_id, "messages": [_hit(h) for h in hits]}
+
+
+@router.post("/export")
+async def audit_export(request: Request, browser: Auditor) -> Response:
+    """The GoBD data handover of a period inside the audit period, as the zip the command
+    writes; the export's read of archived content is logged for this auditor."""
+    form = await posted(request, browser)
+    components = request.app.state.components
+    try:
+        start, end = (_day(form, "from"), _day(form, "to"))
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    scope = scope_of(components.reader, browser.principal)
+    if scope is None or not (scope.covers(start) and scope.covers(end)) or end < start:
+        raise HTTPException(403, "the period must lie inside your audit period")
+    ctx = gobd_context(components, browser.principal.actor)
+    with tempfile.TemporaryDirectory(prefix="gobd-") as scratch:
+        folder = Path(scratch) / f"gobd-{start.isoformat()}-{end.isoformat()}"
+        made = await asyncio.to_thread(
+            export_gobd, ctx, ExportRequest(start, end, folder), datetime.now(UTC)
+        )
+        data = Path(made.zip).read_bytes()
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{folder.name}.zip"'},
+    )
+
+
+def _day(form: dict[str, str], field: str) -> date:
+    try:
+        return date.fromisoformat(form.get(field, ""))
+    except ValueError:
+        raise ValueError(f"{field}: a day as YYYY-MM-DD") from None
 
 
 def _hit(hit: AuditHit) -> dict[str, Any]:

@@ -273,6 +273,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "audit.title": {"en": "Search the archive", "de": "Archiv durchsuchen"},
     "audit.period": {"en": "Audit period", "de": "Prüfungszeitraum"},
     "audit.none": {"en": "No audit period is set.", "de": "Kein Prüfungszeitraum festgelegt."},
+    "audit.export": {
+        "en": "Download the GoBD data handover (Z3)",
+        "de": "GoBD-Datenträgerüberlassung (Z3) herunterladen",
+    },
+    "audit.export_from": {"en": "from", "de": "von"},
+    "audit.export_to": {"en": "to", "de": "bis"},
 }
 
 
