@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from chatproof.archive.keyfiles import load_signing_key
-from chatproof.bootstrap import Components, build
+from chatproof.bootstrap import Components, build, system_facts
 from chatproof.channels.whatsapp.webhook import parse_webhook
-from chatproof.commands.facts import system_facts
 from chatproof.config import Settings
 from chatproof.domain.consent import MARKETING, ConsentAction, ConsentEvent, ConsentSource
 from chatproof.domain.dsr import DsrError, Urgency

@@ -322,7 +322,7 @@ def test_erased_content_leaves_its_row_with_the_date_and_the_export_still_checks
 
 def test_two_processes_write_exactly_what_one_writes(archive, tmp_path: Path) -> None:
     from chatproof.archive.keyfiles import load_signing_key
-    from chatproof.commands.facts import system_facts
+    from chatproof.bootstrap import system_facts
     from chatproof.services.gobd.export import (
         ExportContext,
         ExportRequest,

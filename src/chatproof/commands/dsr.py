@@ -164,7 +164,7 @@ def dsr_report(
 
     Example: chatproof dsr report +4917612398765 --lang en --out anna.zip
     """
-    from chatproof.commands.facts import system_facts
+    from chatproof.bootstrap import system_facts
     from chatproof.services.dsr_report import access_report
 
     with components_for(data_dir) as components:

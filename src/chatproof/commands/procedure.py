@@ -31,7 +31,7 @@ def procedure_record(data_dir: DataDir = None) -> None:
 
     Example: chatproof procedure record
     """
-    from chatproof.commands.facts import system_facts
+    from chatproof.bootstrap import system_facts
     from chatproof.services.procedure import record_procedure
 
     with components_for(data_dir) as components:

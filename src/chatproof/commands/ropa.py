@@ -36,7 +36,7 @@ def ropa(
 
     Example: chatproof ropa --format pdf --lang de --out verzeichnis.pdf
     """
-    from chatproof.commands.facts import system_facts
+    from chatproof.bootstrap import system_facts
     from chatproof.domain.processing import to_html, to_markdown
     from chatproof.domain.ropa import record_of_processing
 
