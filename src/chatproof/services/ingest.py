@@ -49,7 +49,7 @@ def ingest(
         for item in rejected:
             error = item.error or PayloadError("no parse result")
             entries.append(uow.webhooks.quarantine(item.body, error.reason, error.path, now))
-        uow.webhooks.link_entries(entries, append(uow.log, entries, now))
+        uow.conversations.link_entries(entries, append(uow.log, entries, now))
         uow.commit()
     if rejected:
         logger.warning("quarantined %d webhook bodies", len(rejected))

@@ -362,21 +362,19 @@ class OutboxWorker:
         now = self.now()
         with self.uow_factory() as uow:
             uow.personal.prepare((item.subject_id, now) for item in claimed if item.result)
-            sent: list[tuple[str, EntryDraft]] = []
+            entries: list[EntryDraft] = []
             for item in claimed:
                 if item.result is not None:
-                    sent.append(self._sent(uow, item, item.result, now))
+                    entries.append(self._sent(uow, item, item.result, now))
                 else:
                     assert item.error is not None
                     self._failed(uow, item, item.error, now)
-            indexes = append(uow.log, [entry for _, entry in sent], now)
-            for (platform_hash, _), index in zip(sent, indexes, strict=True):
-                uow.sending.link_message_entry(platform_hash, index)
+            uow.conversations.link_entries(entries, append(uow.log, entries, now))
             uow.commit()
 
     def _sent(
         self, uow: UnitOfWork, item: _Claimed, result: SendResult, now: datetime
-    ) -> tuple[str, EntryDraft]:
+    ) -> EntryDraft:
         """Show the sent message in its conversation and mark the row sent; returns the log
         entry to append (all of a round's go in at once)."""
         row = item.row
@@ -419,7 +417,7 @@ class OutboxWorker:
             outbox=row.id,
             origin=row.origin,
         )
-        return platform_hash, entry
+        return entry
 
     def _failed(self, uow: UnitOfWork, item: _Claimed, error: BaseException, now: datetime) -> None:
         row = item.row

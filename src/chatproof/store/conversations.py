@@ -1,4 +1,5 @@
-"""Reading conversations and messages back, and recording who read them.
+"""Reading conversations and messages back, recording who read them, and pointing each
+message at the log entry that records it.
 
 Every read of personal content by a person or API client is logged (DESIGN invariant 2); the
 archive will turn these rows into log entries.
@@ -7,13 +8,15 @@ archive will turn these rows into log entries.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, Row, and_, or_, select, update
 
+from chatproof.archive.log import EntryDraft
 from chatproof.domain.inbox import ConversationSummary, MediaView, MessageView, Page
 from chatproof.store import tables as t
-from chatproof.store._sql import decode_cursor, encode_cursor
+from chatproof.store._sql import decode_cursor, driver_sql, encode_cursor
 from chatproof.store.errors import NotFound
 from chatproof.store.personal import PersonalContent
 
@@ -41,6 +44,11 @@ class ConversationRepository(ABC):
     @abstractmethod
     def set_retention_class(self, conversation_id: int, retention_class: str) -> None:
         """Messages that arrive in the conversation from now on get this class."""
+
+    @abstractmethod
+    def link_entries(self, entries: Sequence[EntryDraft], indexes: Sequence[int]) -> None:
+        """Point each message at the first log entry that records it (received, sent), so a
+        ``wamid`` finds its proof without an index on the log."""
 
 
 class SqlAlchemyConversationRepository(ConversationRepository):
@@ -167,6 +175,22 @@ class SqlAlchemyConversationRepository(ConversationRepository):
             raw=raw.text.encode() if raw.erased_at is None else b"{}",
             erased_at=text.erased_at or raw.erased_at,
         )
+
+    def link_entries(self, entries: Sequence[EntryDraft], indexes: Sequence[int]) -> None:
+        links = [
+            (index, entry.platform_id_hash)
+            for entry, index in zip(entries, indexes, strict=True)
+            if entry.platform_id_hash and entry.kind.startswith("message.")
+        ]
+        if links:
+            self.conn.exec_driver_sql(
+                driver_sql(
+                    self.conn,
+                    "UPDATE messages SET log_index = ?"
+                    " WHERE platform_id_hash = ? AND log_index IS NULL",
+                ),
+                links,
+            )
 
     def set_retention_class(self, conversation_id: int, retention_class: str) -> None:
         c = t.conversations.c

@@ -251,10 +251,6 @@ class SendingRepository(ABC):
         sealed request (the content of its log entry)."""
 
     @abstractmethod
-    def link_message_entry(self, platform_id_hash: str, log_index: int) -> None:
-        """Point a sent message at its log entry, so a proof can be found by its wamid."""
-
-    @abstractmethod
     def advance_message(
         self, platform_id_hash: str, state: str, at: datetime, code: int | None
     ) -> None: ...
@@ -712,14 +708,6 @@ class SqlAlchemySendingRepository(SendingRepository):
             )
         )
         return platform_hash, sealed_raw
-
-    def link_message_entry(self, platform_id_hash: str, log_index: int) -> None:
-        m = t.messages.c
-        self.conn.execute(
-            update(t.messages)
-            .where(m.platform_id_hash == platform_id_hash, m.log_index.is_(None))
-            .values(log_index=log_index)
-        )
 
     def advance_message(
         self, platform_id_hash: str, state: str, at: datetime, code: int | None

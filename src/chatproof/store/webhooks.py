@@ -61,11 +61,6 @@ class WebhookRepository(ABC):
         """Drop values derived from a subject's content (before it is shredded)."""
 
     @abstractmethod
-    def link_entries(self, entries: Sequence[EntryDraft], indexes: Sequence[int]) -> None:
-        """Remember which log entry records each new message, so that a ``wamid`` finds its
-        proof without an index on the log."""
-
-    @abstractmethod
     def save(
         self, received: Sequence[tuple[bytes, WebhookBatch]], received_at: datetime
     ) -> SaveCounts:
@@ -126,17 +121,6 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
             reason=reason,
             path=path,
         )
-
-    def link_entries(self, entries: Sequence[EntryDraft], indexes: Sequence[int]) -> None:
-        links = [
-            (index, entry.platform_id_hash)
-            for entry, index in zip(entries, indexes, strict=True)
-            if entry.platform_id_hash and entry.kind.startswith("message.")
-        ]
-        if links:
-            self.sql.update_many(
-                "UPDATE messages SET log_index = ? WHERE platform_id_hash = ?", links
-            )
 
     def forget_derived(self, subject_id: str) -> None:
         self.conn.execute(
