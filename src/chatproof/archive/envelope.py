@@ -103,9 +103,6 @@ class SealedContent:
     ciphertext: bytes
     """Ciphertext followed by the GCM tag."""
 
-    def to_bytes(self) -> bytes:
-        return FORMAT_VERSION.to_bytes(1, "big") + self.key_id + self.nonce + self.ciphertext
-
     @classmethod
     def from_bytes(cls, sealed: bytes) -> SealedContent:
         """Raises:
@@ -125,17 +122,11 @@ def data_key_id(sealed: bytes) -> bytes:
     return SealedContent.from_bytes(sealed).key_id
 
 
-def seal_content(
-    data_key: AESGCM, key_id: bytes, subject_id: str, plaintext: bytes, aad: bytes = b""
-) -> bytes:
-    return seal_contents(data_key, key_id, subject_id, [plaintext], aad)[0]
-
-
 def seal_contents(
     data_key: AESGCM, key_id: bytes, subject_id: str, plaintexts: Sequence[bytes], aad: bytes = b""
 ) -> list[bytes]:
-    """``seal_content`` for the fields of one entry: they share data key and associated data,
-    each gets its own nonce."""
+    """Seal the fields of one entry: they share data key and associated data, each gets its
+    own nonce."""
     associated = content_aad(subject_id, key_id, aad)
     header = _VERSION_BYTE + key_id
     sealed = []

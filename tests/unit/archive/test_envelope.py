@@ -18,7 +18,7 @@ KEY_ID = bytes.fromhex("00112233445566778899aabbccddeeff")
 
 
 def seal(plaintext: bytes, subject: str = "subj-a", aad: bytes = b"") -> bytes:
-    return envelope.seal_content(envelope.cipher(KEY), KEY_ID, subject, plaintext, aad)
+    return envelope.seal_contents(envelope.cipher(KEY), KEY_ID, subject, [plaintext], aad)[0]
 
 
 def open_(sealed: bytes, subject: str = "subj-a", aad: bytes = b"") -> bytes:
