@@ -16,8 +16,6 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, or_, select, update
 
-from chatproof.archive.envelope import data_key_id
-from chatproof.archive.errors import ArchiveError
 from chatproof.domain.access_report import MediaItem, MessageItem
 from chatproof.domain.dsr import DataSubjectRequest, RequestKind
 from chatproof.store import tables as t
@@ -262,11 +260,7 @@ class SqlAlchemyDsrRepository(DsrRepository):
         return found
 
     def _class_of(self, sealed: bytes) -> str:
-        try:
-            data = self.keys.data_key(data_key_id(bytes(sealed)))
-        except ArchiveError:
-            return ""
-        bucket = self.keys.bucket_key(data.bucket_id, data.generation) if data else None
+        bucket = self.keys.bucket_of_sealed(sealed)
         return bucket.retention_class if bucket else ""
 
     def entries_about(self, subject_id: str, kinds: Sequence[str]) -> list[tuple[int, bytes]]:

@@ -19,8 +19,6 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
 
-from chatproof.archive.envelope import data_key_id
-from chatproof.archive.errors import ArchiveError
 from chatproof.domain.inbox import MessageView, Page
 from chatproof.domain.team_inbox import InboxFilter, InboxRow, Note, View
 from chatproof.store import tables as t
@@ -208,11 +206,7 @@ class SqlAlchemyInboxRepository(InboxRepository):
         return page_of, {k: v for k, v in classes.items() if v}
 
     def _retention_class(self, sealed: bytes) -> str:
-        try:
-            data = self.keys.data_key(data_key_id(sealed))
-        except ArchiveError:
-            return ""
-        bucket = self.keys.bucket_key(data.bucket_id, data.generation) if data else None
+        bucket = self.keys.bucket_of_sealed(sealed)
         return bucket.retention_class if bucket else ""
 
     def newest_sealed(self, conversation_id: int) -> bytes | None:
@@ -448,11 +442,9 @@ class SqlAlchemyInboxRepository(InboxRepository):
         self.personal.prefetch(row.text for row in rows)
         erased = []
         for row in rows:
-            try:
-                data = self.keys.data_key(data_key_id(row.text))
-            except ArchiveError:
+            if not row.text:
                 continue
-            bucket = self.keys.bucket_key(data.bucket_id, data.generation) if data else None
+            bucket = self.keys.bucket_of_sealed(row.text)
             if bucket is None or bucket.shredded_at is not None:
                 erased.append({"message_id": row.message_id, "body": row.body})
         self._remove(erased)
