@@ -10,6 +10,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any
 
 from sqlalchemy import Connection, Row, and_, or_, select, update
 
@@ -123,13 +125,33 @@ class SqlAlchemyConversationRepository(ConversationRepository):
     def messages(
         self, conversation_id: int, *, limit: int, before: int | None
     ) -> Page[MessageView]:
+        return self.message_page(conversation_id, limit=limit, before=before)[0]
+
+    def message_page(
+        self,
+        conversation_id: int,
+        *,
+        limit: int,
+        before: int | None,
+        open_raw_of_text: bool = True,
+    ) -> tuple[Page[MessageView], list[Any]]:
+        """``messages``, and the rows shown, for callers that need more of them (the inbox:
+        retention classes). The keys of the page's sealed values are read together; a page
+        for people (``open_raw_of_text=False``) does not open a text message's platform
+        object, which shows nothing its text does not."""
         subject = self.get(conversation_id).subject_id
         m = t.messages.c
         query = select(t.messages).where(m.conversation_id == conversation_id)
         if before is not None:
             query = query.where(m.id < before)
         rows = self.conn.execute(query.order_by(m.id.desc()).limit(limit + 1)).all()
-        page = rows[:limit]
+        page: list[Any] = rows[:limit]
+        if not open_raw_of_text:
+            page = [
+                SimpleNamespace(**{**r._mapping, "raw": None}) if r.type == "text" else r
+                for r in page
+            ]
+        self.personal.prefetch(v for r in page for v in (r.text, r.raw, r.media_filename))
         refs = {r.context_hash for r in page if r.context_hash} | {
             r.related_hash for r in page if r.related_hash
         }
@@ -139,7 +161,7 @@ class SqlAlchemyConversationRepository(ConversationRepository):
             ids = {row.platform_id_hash: row.id for row in self.conn.execute(found)}
         items = tuple(self._message(row, subject, ids) for row in page)
         next_cursor = str(items[-1].id) if len(rows) > limit else None
-        return Page(items, next_cursor)
+        return Page(items, next_cursor), page
 
     def _message(self, row: Row, subject: str, ids: dict[str, int]) -> MessageView:
         media = None

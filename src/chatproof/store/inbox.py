@@ -14,7 +14,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
@@ -181,29 +180,11 @@ class SqlAlchemyInboxRepository(InboxRepository):
     def thread(
         self, conversation_id: int, *, limit: int, before: int | None
     ) -> tuple[Page[MessageView], dict[int, str]]:
-        subject = self.conversations.get(conversation_id).subject_id
-        m = t.messages.c
-        query = select(t.messages).where(m.conversation_id == conversation_id)
-        if before is not None:
-            query = query.where(m.id < before)
-        rows = self.conn.execute(query.order_by(m.id.desc()).limit(limit + 1)).all()
-        page = rows[:limit]
-        # a plain text message shows its text; its platform object need not be opened
-        page = [
-            SimpleNamespace(**{**r._mapping, "raw": None}) if r.type == "text" else r for r in page
-        ]
-        self.personal.prefetch(v for r in page for v in (r.text, r.raw, r.media_filename))
-        refs = {r.context_hash for r in page if r.context_hash} | {
-            r.related_hash for r in page if r.related_hash
-        }
-        ids: dict[str, int] = {}
-        if refs:
-            found = select(m.platform_id_hash, m.id).where(m.platform_id_hash.in_(refs))
-            ids = {row.platform_id_hash: row.id for row in self.conn.execute(found)}
-        items = tuple(self.conversations._message(row, subject, ids) for row in page)
-        classes = {row.id: self._retention_class(row.text or row.raw) for row in page}
-        page_of = Page(items, str(items[-1].id) if len(rows) > limit else None)
-        return page_of, {k: v for k, v in classes.items() if v}
+        page, rows = self.conversations.message_page(
+            conversation_id, limit=limit, before=before, open_raw_of_text=False
+        )
+        classes = {row.id: self._retention_class(row.text or row.raw) for row in rows}
+        return page, {k: v for k, v in classes.items() if v}
 
     def _retention_class(self, sealed: bytes) -> str:
         bucket = self.keys.bucket_of_sealed(sealed)
