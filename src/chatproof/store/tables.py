@@ -611,3 +611,18 @@ quick_replies = Table(
     Column("updated_at", Moment, nullable=False),
     Column("updated_by", String(200), nullable=False),
 )
+
+# Operational settings an admin changes in the browser or with ``chatproof settings set``
+# (issue 5): business hours, holidays, greeting/away/privacy texts. A stored value wins over
+# chatproof.toml; ``value`` is JSON, and JSON ``null`` means "back to the file". Rows are never
+# deleted, so the sum of versions only grows and tells other processes something changed.
+# Business texts and schedules, not personal data.
+operational_settings = Table(
+    "operational_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("changed_by", String(200), nullable=False),
+    Column("changed_at", Moment, nullable=False),
+)
