@@ -68,6 +68,20 @@ class OutboxRow:
     rule_id: str | None
     error_code: int | None
     reason: str | None
+    attachment_blob: str | None = None
+    """The sealed file of an attachment, by its content address."""
+    media_id: str | None = None
+    """The platform's id of the uploaded attachment, so a retry does not upload it again."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMedia:
+    """The attachment of a sent message, shown in its thread like a received one."""
+
+    media_id: str
+    blob: str
+    mime_type: str
+    filename: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,7 +194,16 @@ class SendingRepository(ABC):
     def outbox_by_platform_id(self, platform_id_hash: str) -> OutboxRow | None: ...
 
     @abstractmethod
-    def due_outbox(self, now: datetime, limit: int) -> list[OutboxRow]: ...
+    def due_outbox(self, now: datetime, limit: int) -> list[OutboxRow]:
+        """Queued rows ready to send (an attachment only once it is uploaded)."""
+
+    @abstractmethod
+    def outbox_to_upload(self, now: datetime, limit: int) -> list[OutboxRow]:
+        """Queued rows whose attachment still has to be uploaded."""
+
+    @abstractmethod
+    def retention_class_of(self, contact_id: int, business_number_id: str) -> str | None:
+        """The class of the contact's conversation when it was reclassified, else None."""
 
     @abstractmethod
     def outbox_in_state(self, state: str, limit: int = 10_000) -> list[OutboxRow]: ...
@@ -246,6 +269,7 @@ class SendingRepository(ABC):
         raw: bytes,
         at: datetime,
         state: str,
+        media: OutboundMedia | None = None,
     ) -> tuple[str, bytes]:
         """Show a sent message in its conversation; returns the wamid's keyed hash and the
         sealed request (the content of its log entry)."""
@@ -479,11 +503,35 @@ class SqlAlchemySendingRepository(SendingRepository):
                 o.state == "queued",
                 or_(o.next_attempt_at.is_(None), o.next_attempt_at <= now),
                 or_(o.broadcast_id.is_(None), o.broadcast_id.not_in(paused)),
+                or_(o.attachment_blob.is_(None), o.media_id.is_not(None)),
             )
             .order_by(o.next_attempt_at, o.id)
             .limit(limit)
         )
         return [self._outbox(r) for r in self.conn.execute(query)]
+
+    def outbox_to_upload(self, now: datetime, limit: int) -> list[OutboxRow]:
+        o = t.outbox.c
+        query = (
+            select(t.outbox)
+            .where(
+                o.state == "queued",
+                o.attachment_blob.is_not(None),
+                o.media_id.is_(None),
+                or_(o.next_attempt_at.is_(None), o.next_attempt_at <= now),
+            )
+            .order_by(o.next_attempt_at, o.id)
+            .limit(limit)
+        )
+        return [self._outbox(r) for r in self.conn.execute(query)]
+
+    def retention_class_of(self, contact_id: int, business_number_id: str) -> str | None:
+        c = t.conversations.c
+        return self.conn.execute(
+            select(c.retention_class).where(
+                c.contact_id == contact_id, c.business_number_id == business_number_id
+            )
+        ).scalar()
 
     def outbox_in_state(self, state: str, limit: int = 10_000) -> list[OutboxRow]:
         o = t.outbox.c
@@ -666,6 +714,7 @@ class SqlAlchemySendingRepository(SendingRepository):
         raw: bytes,
         at: datetime,
         state: str,
+        media: OutboundMedia | None = None,
     ) -> tuple[str, bytes]:
         c = t.conversations.c
         key = {"contact_id": contact.id, "business_number_id": business_number_id}
@@ -680,10 +729,20 @@ class SqlAlchemySendingRepository(SendingRepository):
             )
         ).scalar_one()
         platform_hash = self.pseudonyms.hash("wamid", wamid)
-        sealed_wamid, sealed_text, sealed_raw = self.personal.seal_fields(
-            contact.subject_id, [wamid, text, raw], at
+        # The file name shares the data key of the request, as every field of a row does.
+        sealed_wamid, sealed_text, sealed_raw, sealed_filename = self.personal.seal_fields(
+            contact.subject_id, [wamid, text, raw, media.filename if media else None], at
         )
         assert sealed_raw is not None
+        media_columns: dict[str, Any] = {}
+        if media is not None:
+            media_columns = {
+                "media_id": media.media_id[:128],
+                "media_mime_type": media.mime_type[:128],
+                "media_filename": sealed_filename,
+                "media_state": "stored",
+                "media_blob": media.blob,
+            }
         self.conn.execute(
             insert_ignoring_duplicates(self.conn, t.messages, "platform_id_hash").values(
                 conversation_id=conversation_id,
@@ -697,6 +756,7 @@ class SqlAlchemySendingRepository(SendingRepository):
                 raw=sealed_raw,
                 state=state,
                 state_at=at,
+                **media_columns,
             )
         )
         self.conn.execute(

@@ -451,6 +451,8 @@ outbox = Table(
     Column("rule_id", String(64)),
     Column("error_code", Integer),
     Column("reason", Text),
+    Column("attachment_blob", Hash),
+    Column("media_id", String(128)),
     Index(None, "state", "next_attempt_at"),
     Index(None, "broadcast_id", "id"),
     Index(None, "contact_id", "created_at"),
