@@ -116,6 +116,7 @@ conversations = Table(
     Column("message_count", Integer, nullable=False, server_default="0"),
     Column("unread_count", Integer, nullable=False, server_default="0"),
     Column("retention_class", String(40)),
+    Column("inbound_count", Integer, nullable=False, server_default="0"),
     UniqueConstraint("contact_id", "business_number_id"),
     Index(None, "last_message_at"),
 )
@@ -509,6 +510,27 @@ notes = Table(
     Column("at", Moment, nullable=False),
     Column("text", LargeBinary, nullable=False),
     Index(None, "conversation_id", "id"),
+)
+
+# Per-person unread state (issue 5): how many of a conversation's inbound messages
+# (``conversations.inbound_count``, which only grows) a person has seen. A conversation without
+# a row is read up to the person's baseline: their account's creation, or for people who existed
+# before per-person state, the moment it began (``read_baselines``).
+read_states = Table(
+    "read_states",
+    metadata,
+    Column("user_id", ForeignKey("users.id"), primary_key=True),
+    Column("conversation_id", ForeignKey("conversations.id"), primary_key=True),
+    Column("seen_inbound", Integer, nullable=False),
+    Column("seen_at", Moment, nullable=False),
+)
+
+read_baselines = Table(
+    "read_baselines",
+    metadata,
+    Column("user_id", ForeignKey("users.id"), primary_key=True, autoincrement=False),
+    Column("since", Moment, nullable=False),
+    Column("message_id", Id, nullable=False),
 )
 
 # Plain text of messages for full-text search: derived data, rebuilt from the sealed messages
