@@ -96,17 +96,24 @@ class ReactionProcessor:
         self.uow_factory = uow_factory
         self.reader = reader or uow_factory
         self.sending = sending
-        self.automations = automations
         self.now = now
         self.batch = batch
         self.lag = lag
+        self.use(automations)
+
+    def use(self, automations: AutomationSettings) -> None:
+        """Answer with ``automations`` from the next pass on: an admin changed greeting,
+        away text or business hours while this process runs (issue 5)."""
         a = automations
-        self._answers_configured = bool(
+        answers = bool(
             a.privacy_notice
             or a.greeting
             or (a.away and a.hours is not None)
             or (a.faq_enabled and a.faq)
         )
+        # A pass running in another thread meanwhile may answer one message with the old
+        # texts and the next with the new: each answer is whole, and the change is recent.
+        self.automations, self._answers_configured = a, answers
 
     def run_once(self) -> ReactionReport:
         """Handle what is new since the cursors, in one transaction with them."""

@@ -30,6 +30,7 @@ from chatproof.store.sealed_records import (
     SqlAlchemySealedRecordRepository,
 )
 from chatproof.store.sending import SendingRepository, SqlAlchemySendingRepository
+from chatproof.store.settings import SettingsRepository, SqlAlchemySettingsRepository
 from chatproof.store.statistics import SqlAlchemyStatisticsRepository, StatisticsRepository
 from chatproof.store.users import SqlAlchemyUserRepository, UserRepository
 from chatproof.store.webhooks import SqlAlchemyWebhookRepository, WebhookRepository
@@ -56,6 +57,7 @@ class UnitOfWork(ABC):
     quick_replies: QuickReplyRepository
     dsr: DsrRepository
     audit: AuditRepository
+    settings: SettingsRepository
 
     def __enter__(self) -> Self:
         return self
@@ -112,6 +114,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.quick_replies = SqlAlchemyQuickReplyRepository(conn)
         self.dsr = SqlAlchemyDsrRepository(conn, self.personal, self.keys)
         self.audit = SqlAlchemyAuditRepository(conn)
+        self.settings = SqlAlchemySettingsRepository(conn)
         return self
 
     def __exit__(

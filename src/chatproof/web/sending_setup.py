@@ -1,14 +1,20 @@
 """Turning the ``[sending]``, ``[automations]`` and ``[templates]`` settings into the sending
 services' values, and running the outbox worker and the after-ingest processor beside the
-server (issue 4). The CLI builds the same values from here."""
+server (issue 4). The CLI builds the same values from here.
+
+Operational settings an admin changed in the browser or with ``chatproof settings set`` (issue
+5) win over the file: they are applied on top of ``[automations]`` and checked by the same
+rules, and a running processor follows them within seconds (``refresh_automations``)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from chatproof.channels.whatsapp.client import CloudApiClient
 from chatproof.config import ConfigError, Settings
@@ -23,6 +29,7 @@ from chatproof.domain.opt_out import (
 from chatproof.domain.policy import PolicySettings, check_messaging_limit
 from chatproof.domain.snippets import placeholders
 from chatproof.domain.templates import TemplateCatalogue, TemplateSpec
+from chatproof.services import settings as operational
 from chatproof.services import templates
 from chatproof.services.outbox_worker import OutboxWorker, WorkerSettings
 from chatproof.services.reactions import AutomationSettings, ReactionProcessor
@@ -33,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 REACTION_POLL = 0.25
 TEMPLATE_REFRESH = 30.0
+SETTINGS_REFRESH = 2.0
 NO_PRIVACY_NOTICE_WARNING = (
     "no privacy notice is configured: new contacts get no Art. 13 GDPR notice; set "
     "[automations] privacy_notice_de and privacy_notice_en"
@@ -61,6 +69,8 @@ class SendingSetup:
     worker: WorkerSettings
     automations: AutomationSettings
     quick_replies: dict[str, str]
+    settings: Settings | None = None
+    """The file's settings the setup was built from, to build it again with stored ones."""
 
 
 def _texts(de: str, en: str, default: dict[str, str] | None = None) -> dict[str, str]:
@@ -68,8 +78,26 @@ def _texts(de: str, en: str, default: dict[str, str] | None = None) -> dict[str,
     return texts or dict(default or {})
 
 
-def sending_setup(settings: Settings) -> SendingSetup:
-    """Raises: ConfigError naming the setting that is wrong."""
+def file_defaults(settings: Settings) -> dict[str, Any]:
+    """The operational settings as chatproof.toml has them (what a stored value wins over)."""
+    return {key: getattr(settings.automations, key) for key in operational.KEYS}
+
+
+def with_stored(settings: Settings, stored: Mapping[str, Any]) -> Settings:
+    """``settings`` with the stored operational settings in place of the file's."""
+    if not stored:
+        return settings
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in stored.items()}
+    automations = dataclasses.replace(settings.automations, **values)
+    return dataclasses.replace(settings, automations=automations)
+
+
+def sending_setup(settings: Settings, stored: Mapping[str, Any] | None = None) -> SendingSetup:
+    """``stored``: operational settings from the database (``services.settings.overrides``).
+
+    Raises: ConfigError naming the setting that is wrong."""
+    file_settings = settings
+    settings = with_stored(settings, stored or {})
     s, a = settings.sending, settings.automations
     try:
         limit = check_messaging_limit(s.messaging_limit)
@@ -136,7 +164,39 @@ def sending_setup(settings: Settings) -> SendingSetup:
         faq_enabled=a.faq_enabled,
         faq=faq,
     )
-    return SendingSetup(sending, worker, automations, quick)
+    return SendingSetup(sending, worker, automations, quick, file_settings)
+
+
+def current_automations(
+    setup: SendingSetup, reader: Callable[[], UnitOfWork]
+) -> tuple[int, AutomationSettings]:
+    """The automations in force now (file and stored settings), with the settings revision
+    they were read at."""
+    revision, stored = operational.overrides(reader)
+    if setup.settings is None or not stored:
+        return revision, setup.automations
+    return revision, sending_setup(setup.settings, stored).automations
+
+
+async def refresh_automations(
+    processor: ReactionProcessor,
+    setup: SendingSetup,
+    reader: Callable[[], UnitOfWork],
+    seen: int,
+    poll: float = SETTINGS_REFRESH,
+) -> None:
+    """Give the processor the settings in force whenever their revision changed (an admin
+    saved in the browser or on the command line, in this process or another)."""
+    while True:
+        await asyncio.sleep(poll)
+        try:
+            current = await asyncio.to_thread(operational.revision, reader)
+            if current != seen:
+                seen, automations = await asyncio.to_thread(current_automations, setup, reader)
+                processor.use(automations)
+                logger.info("operational settings changed (revision %d); now in force", seen)
+        except Exception:
+            logger.exception("reading the operational settings failed")
 
 
 async def run_reactions(
@@ -185,13 +245,18 @@ def background_tasks(
     client: CloudApiClient,
     give_way: Callable[[float], Awaitable[None]] | None = None,
 ) -> list[asyncio.Task[None]]:
-    """The outbox worker and the after-ingest processor, as tasks of the running loop."""
-    if not setup.automations.privacy_notice:
+    """The outbox worker and the after-ingest processor, as tasks of the running loop. The
+    processor starts with the operational settings in force and follows their changes."""
+    revision, automations = current_automations(setup, reader)
+    if not automations.privacy_notice:
         logger.warning("%s", NO_PRIVACY_NOTICE_WARNING)
     worker = OutboxWorker(writer, client.send_payload, setup.sending, setup.worker, reader=reader)
-    processor = ReactionProcessor(writer, setup.sending, setup.automations, reader=reader)
+    processor = ReactionProcessor(writer, setup.sending, automations, reader=reader)
     return [
         asyncio.create_task(refresh_templates(setup.sending.catalogue, reader), name="templates"),
         asyncio.create_task(worker.run(), name="outbox"),
         asyncio.create_task(run_reactions(processor, give_way=give_way), name="reactions"),
+        asyncio.create_task(
+            refresh_automations(processor, setup, reader, revision), name="settings"
+        ),
     ]
