@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from chatproof.emulator.engine import Emulator
 from chatproof.emulator.errors import ControlError
-from chatproof.emulator.templates import Template
+from chatproof.emulator.templates import Template, TemplateStatus, decide
 
 __all__ = ["control_error_response", "control_routes"]
 
@@ -134,6 +134,37 @@ async def templates(request: Request) -> Response:
     return JSONResponse(template.to_json(), status_code=201)
 
 
+async def template_review(request: Request) -> Response:
+    """Decide the review of a submitted template now: ``{"status": "APPROVED"|"REJECTED",
+    "reason": …}``; the business gets the status webhook."""
+    body = await _body(request)
+    try:
+        status = TemplateStatus(str(body.get("status", "")).upper())
+    except ValueError:
+        raise ControlError(
+            "status must be APPROVED, PENDING, REJECTED or PAUSED", field="status"
+        ) from None
+    reason = body.get("reason", "NONE")
+    if not isinstance(reason, str):
+        raise ControlError("reason must be a string", field="reason")
+    params = request.path_params
+    decided = decide(_emulator(request), params["name"], params["language"], status, reason)
+    return JSONResponse(decided.to_json())
+
+
+async def template_reviews(request: Request) -> Response:
+    """How long the emulated review of a submitted template takes: ``{"seconds": n}``, or
+    ``null`` to leave every submission PENDING until ``…/review`` decides."""
+    registry = _emulator(request).templates
+    if request.method == "PUT":
+        body = await _body(request)
+        seconds = body.get("seconds")
+        if seconds is not None:
+            seconds = _number(body, "seconds", 0.0)
+        registry.review_seconds = seconds
+    return JSONResponse({"seconds": registry.review_seconds})
+
+
 async def webhooks(request: Request) -> Response:
     emulator = _emulator(request)
     pending_only = request.query_params.get("pending") in ("1", "true", "yes")
@@ -228,6 +259,8 @@ def control_routes() -> list[BaseRoute]:
         Route("/sent/{wamid}/play", sent_play, methods=["POST"]),
         Route("/clock", clock, methods=["GET", "POST"]),
         Route("/templates", templates, methods=["GET", "POST"]),
+        Route("/templates/review", template_reviews, methods=["GET", "PUT"]),
+        Route("/templates/{name}/{language}/review", template_review, methods=["POST"]),
         Route("/webhooks", webhooks, methods=["GET"]),
         Route("/webhooks/flush", webhooks_flush, methods=["POST"]),
         Route("/webhooks/config", webhooks_config, methods=["GET", "PUT"]),

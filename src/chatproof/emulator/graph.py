@@ -21,6 +21,7 @@ from chatproof.emulator import graph_errors
 from chatproof.emulator.engine import Emulator
 from chatproof.emulator.errors import GraphError
 from chatproof.emulator.media import ATTACHMENTS_PATH
+from chatproof.emulator.templates import parse_submission, review_later
 
 __all__ = ["d360_routes", "graph_error_response", "graph_routes"]
 
@@ -107,15 +108,32 @@ async def upload_media(request: Request) -> Response:
 
 async def message_templates(request: Request) -> Response:
     """``GET /{version}/{waba-id}/message_templates``: the account's templates, one page,
-    optionally filtered by ``name`` (as WhatsApp Manager holds them)."""
+    optionally filtered by ``name`` (as WhatsApp Manager holds them). ``POST``: submit a new
+    template for review; it is PENDING until the emulated review decides."""
     emulator = _emulator(request)
     _authorize(request, emulator)
     waba_id = request.path_params["waba_id"]
     if waba_id != emulator.settings.waba_id:
         raise graph_errors.unknown_object(waba_id, request.method)
+    registry = emulator.templates
+    if request.method == "POST":
+        template = parse_submission(await _json_body(request))
+        if registry.get(template.name, template.language) is not None:
+            raise graph_errors.invalid_parameter(
+                f"Content in this language already exists for template {template.name}."
+            )
+        registry.add(template)
+        if registry.review_seconds is not None:
+            review_later(emulator, template, registry.review_seconds)
+        answer = {
+            "id": registry.id_of(template),
+            "status": template.status.value,
+            "category": template.category.value.upper(),
+        }
+        return JSONResponse(answer)
     name = request.query_params.get("name")
-    found = [t for t in emulator.templates.all() if name is None or t.name == name]
-    data = [t.to_graph(str(10**14 + i)) for i, t in enumerate(found)]
+    found = [t for t in registry.all() if name is None or t.name == name]
+    data = [t.to_graph(registry.id_of(t)) for t in found]
     cursors = {"before": "MAZDZD", "after": "MjQZD"}
     return JSONResponse({"data": data, "paging": {"cursors": cursors}})
 
@@ -225,7 +243,7 @@ def graph_routes() -> list[BaseRoute]:
         Route(ATTACHMENTS_PATH, download_media, methods=["GET"]),
         Route("/{version}/{phone_number_id}/messages", send_message, methods=["POST"]),
         Route("/{version}/{phone_number_id}/media", upload_media, methods=["POST"]),
-        Route("/{version}/{waba_id}/message_templates", message_templates, methods=["GET"]),
+        Route("/{version}/{waba_id}/message_templates", message_templates, methods=["GET", "POST"]),
         Route("/{version}/{object_id}", graph_object, methods=["GET", "DELETE"]),
     ]
 

@@ -405,6 +405,22 @@ class CloudApiClient:
             url = following if isinstance(following, str) and following else None
         return found
 
+    async def create_template(self, waba_id: str, payload: Mapping[str, Any]) -> JsonObject:
+        """Submit a new message template for review (``POST /{waba-id}/message_templates``);
+        returns the platform's answer, ``{"id", "status", "category"}`` (status PENDING until
+        reviewed; the outcome arrives as a ``message_template_status_update`` webhook).
+
+        Raises:
+            CloudApiError: the platform refused (the message names why) or could not be
+                reached, or the answer carries no template id.
+            ConnectionConfigError: the provider has no such endpoint here.
+        """
+        url = self._connection.templates_url(waba_id)
+        body = await self._request("create template", "POST", url, json=payload)
+        if not isinstance(body.get("id"), str | int) or not str(body.get("id")):
+            raise CloudApiError("template creation answered without a template id", http_status=200)
+        return body
+
     async def mark_as_read(self, message_id: str, typing_indicator: bool = False) -> None:
         body = await self._request(
             "mark read",

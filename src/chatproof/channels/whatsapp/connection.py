@@ -130,7 +130,8 @@ class Connection:
         return f"{self.base_url}/media"
 
     def templates_url(self, waba_id: str) -> str:
-        """Where the business account's message templates are listed (Meta's Graph path).
+        """Where the business account's message templates are listed and new ones are
+        submitted for review (Meta's Graph path).
 
         Raises:
             ConnectionConfigError: for 360dialog, whose template API is not supported here.
