@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from chatproof.archive.blobs import BlobStore
 from chatproof.archive.log import EntryDraft, append
 from chatproof.channels.whatsapp.client import SendResult
 from chatproof.channels.whatsapp.errors import CloudApiError, MessageValidationError
@@ -51,6 +52,7 @@ from chatproof.domain.retry import (
 )
 from chatproof.domain.templates import TemplateProblem, TemplateSpec
 from chatproof.services import consent, templates
+from chatproof.services.attachments_upload import AttachmentUploader, Upload, UploadRules
 from chatproof.services.sending import (
     SendingSettings,
     contact_state,
@@ -58,7 +60,7 @@ from chatproof.services.sending import (
     limit_usage,
 )
 from chatproof.store import UnitOfWork
-from chatproof.store.sending import ContactRef, OutboxRow
+from chatproof.store.sending import ContactRef, OutboundMedia, OutboxRow
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,8 @@ class _Claimed:
     customer: str
     subject_id: str = ""
     preview: str = ""
+    media: OutboundMedia | None = None
+    size: int | None = None
     result: SendResult | None = None
     error: BaseException | None = None
 
@@ -140,7 +144,11 @@ class OutboxWorker:
         monotonic: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
         reader: Callable[[], UnitOfWork] | None = None,
+        upload: Upload | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
+        """``upload`` and ``blobs`` let the worker send attachments; without them an
+        attachment waits in the queue."""
         self.uow_factory = uow_factory
         self.reader = reader or uow_factory
         self.send = send
@@ -156,6 +164,25 @@ class OutboxWorker:
         self.window = SlidingWindow(max(1, int(rate)), PLATFORM_WINDOW + DEFAULT_WINDOW_GUARD)
         self.pacer = CustomerPacer(self.settings.customer_interval)
         self.stats = WorkerStats()
+        self.uploader: AttachmentUploader | None = None
+        if upload is not None and blobs is not None:
+            rules = UploadRules(self.settings.max_attempts, self._backoff)
+            self.uploader = AttachmentUploader(
+                uow_factory,
+                self.reader,
+                upload,
+                blobs,
+                rules,
+                now=now,
+                failure_of=failure_of,
+                mark_failed=mark_failed_in,
+            )
+
+    def _backoff(self, attempts: int) -> timedelta:
+        settings = self.settings
+        return backoff(
+            attempts, self.jitter(), base=settings.backoff_base, cap=settings.backoff_cap
+        )
 
     # restart
 
@@ -170,6 +197,8 @@ class OutboxWorker:
                     row.id, ("in_flight",), state="unknown", reason=reason, updated_at=now
                 )
                 self._outcome_entry(uow, row, "outbox.unknown", now, reason=reason)
+            if self.uploader is not None:
+                self.uploader.recover(uow, now)
             uow.commit()
         if rows:
             logger.warning(
@@ -199,7 +228,10 @@ class OutboxWorker:
     # one round
 
     async def run_once(self) -> int:
-        """Claim due messages, send them paced, record the outcomes; return how many."""
+        """Upload due attachments, claim due messages, send them paced, record the outcomes;
+        return how many were sent or tried."""
+        if self.uploader is not None:
+            await self.uploader.run_once()
         claimed = await asyncio.to_thread(self._claim)
         if not claimed:
             return 0
@@ -302,6 +334,7 @@ class OutboxWorker:
         document = json.loads(uow.personal.unseal_bytes(contact.subject_id, row.payload))
         payload = dict(document["payload"])
         payload["biz_opaque_callback_data"] = callback_data(row.id)
+        media, size = _uploaded(row, document, payload)
         taken = uow.sending.update_outbox(
             row.id,
             ("queued",),
@@ -314,7 +347,13 @@ class OutboxWorker:
             return None  # another worker (a second server on PostgreSQL) claimed it first
         self.pacer.record(contact.wa_id_hash, clock)
         return _Claimed(
-            row, payload, contact.wa_id_hash, contact.subject_id, str(document.get("preview", ""))
+            row,
+            payload,
+            contact.wa_id_hash,
+            contact.subject_id,
+            str(document.get("preview", "")),
+            media,
+            size,
         )
 
     def _request(self, row: OutboxRow) -> OutboundRequest:
@@ -390,6 +429,7 @@ class OutboxWorker:
             raw,
             now,
             current.delivery or "accepted",
+            item.media,
         )
         moved = uow.sending.update_outbox(
             row.id,
@@ -416,6 +456,9 @@ class OutboxWorker:
             type=str(item.payload.get("type", "")),
             outbox=row.id,
             origin=row.origin,
+            blob=item.media.blob if item.media else None,
+            mime_type=item.media.mime_type if item.media else None,
+            size=item.size,
         )
         return entry
 
@@ -432,12 +475,7 @@ class OutboxWorker:
         detail = str(error)
         attempts = row.attempts + 1
         if outcome is Outcome.RETRY and attempts < self.settings.max_attempts:
-            delay = backoff(
-                attempts,
-                self.jitter(),
-                base=self.settings.backoff_base,
-                cap=self.settings.backoff_cap,
-            )
+            delay = self._backoff(attempts)
             uow.sending.update_outbox(
                 row.id,
                 ("in_flight",),
@@ -490,7 +528,7 @@ def mark_failed_in(
     customer's opt-out from marketing and is recorded as one (not confirmed: unsolicited)."""
     uow.sending.update_outbox(
         row.id,
-        ("in_flight", "unknown", "sent", "queued"),
+        ("in_flight", "unknown", "sent", "queued", "uploading"),
         state="failed",
         delivery="failed",
         error_code=code,
@@ -513,8 +551,23 @@ def mark_failed_in(
         consent.record_in(uow, contact, withdrawal, now)
 
 
+def _uploaded(
+    row: OutboxRow, document: dict[str, Any], payload: dict[str, Any]
+) -> tuple[OutboundMedia | None, int | None]:
+    """Put an uploaded attachment's media id into its request; what the thread shows of it."""
+    described = document.get("attachment")
+    if not row.attachment_blob or not row.media_id or not isinstance(described, dict):
+        return None, None
+    kind = str(payload.get("type", ""))
+    payload[kind] = {**payload[kind], "id": row.media_id}
+    media = OutboundMedia(
+        row.media_id, row.attachment_blob, str(described["mime_type"]), str(described["filename"])
+    )
+    return media, int(described.get("size", 0))
+
+
 class _Pipeline:
-    """Claim, send and record of ``OutboxWorker.run``, overlapping."""
+    """Upload, claim, send and record of ``OutboxWorker.run``, overlapping."""
 
     def __init__(self, worker: OutboxWorker) -> None:
         self.worker = worker
@@ -527,6 +580,8 @@ class _Pipeline:
 
     async def run(self) -> None:
         helpers = [asyncio.create_task(self._claimer()), asyncio.create_task(self._recorder())]
+        if self.worker.uploader is not None:
+            helpers.append(asyncio.create_task(self._uploader(self.worker.uploader)))
         try:
             await self._sender()
         finally:
@@ -556,6 +611,19 @@ class _Pipeline:
                 await asyncio.sleep(
                     worker.settings.poll if room > 0 else 1 / worker.settings.messages_per_second
                 )
+
+    async def _uploader(self, uploader: AttachmentUploader) -> None:
+        """Uploads run beside the claims: a large file must not hold back other messages."""
+        while True:
+            tried = 0
+            try:
+                tried = await uploader.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("uploading attachments failed")
+            if not tried:
+                await asyncio.sleep(self.worker.settings.poll)
 
     async def _sender(self) -> None:
         worker = self.worker

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from chatproof.archive.blobs import BlobStore
 from chatproof.archive.log import append
 from chatproof.channels.whatsapp import outbound
+from chatproof.domain.attachments import Attachment
 from chatproof.domain.consent import SERVICE, current_states
 from chatproof.domain.errors import DomainError
 from chatproof.domain.policy import (
@@ -33,12 +35,15 @@ from chatproof.domain.templates import (
     check_parameters,
     render_preview,
 )
+from chatproof.services import attachments
 from chatproof.services.consent import effective_events
 from chatproof.store import UnitOfWork
 from chatproof.store.personal import SYSTEM_SUBJECT
 from chatproof.store.sending import ContactRef, OutboxRow
 
 MAX_KEY = 200
+PENDING_MEDIA_ID = "pending-upload"
+"""Stands for the media id in an accepted attachment's request until the worker uploaded it."""
 
 
 class SendingError(DomainError):
@@ -59,13 +64,15 @@ class SendingSettings:
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """Free text, or a template from the catalogue with its body parameters."""
+    """Free text, a template from the catalogue with its body parameters, or a checked file
+    with its caption (free-form to the gate, like text)."""
 
     text: str = ""
     template: str = ""
     language: str = ""
     body_params: tuple[str, ...] = ()
     purpose: str = SERVICE
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +148,8 @@ def build_payload(contact: ContactRef, message: Outgoing, spec: TemplateSpec | N
     """
     if not contact.wa_id:
         raise SendingError("to", "the contact's number was erased")
+    if message.attachment is not None:
+        return attachment_payload(contact.wa_id, message.attachment, PENDING_MEDIA_ID)
     if spec is None:
         return outbound.text_message(contact.wa_id, message.text)
     check_parameters(spec, message.body_params)
@@ -152,8 +161,26 @@ def build_payload(contact: ContactRef, message: Outgoing, spec: TemplateSpec | N
     return outbound.template_message(contact.wa_id, spec.name, spec.language, components)
 
 
+def attachment_payload(to: str, attachment: Attachment, media_id: str) -> dict:
+    """The media message that sends an uploaded attachment."""
+    kind = attachment.kind.value
+    return outbound.media_message(
+        to,
+        kind,  # type: ignore[arg-type]
+        media_id=media_id,
+        caption=attachment.caption or None,
+        filename=attachment.filename if kind == "document" else None,
+    )
+
+
 def resolve(message: Outgoing, catalogue: TemplateCatalogue) -> TemplateSpec | None:
     """Raises: SendingError or TemplateProblem naming the field."""
+    if message.attachment is not None:
+        if message.template or message.text.strip():
+            raise SendingError(
+                "attachment", "a file goes alone, with its caption; not with text or a template"
+            )
+        return None
     if bool(message.text.strip()) == bool(message.template):
         raise SendingError("text", "give either text or a template, not both or neither")
     if not message.template:
@@ -174,8 +201,10 @@ def submit_in(
     origin: str,
     actor: str,
     broadcast_id: int | None = None,
+    blobs: BlobStore | None = None,
 ) -> Accepted:
-    """Gate, archive and queue one message inside ``uow``'s transaction.
+    """Gate, archive and queue one message inside ``uow``'s transaction; an attachment goes
+    into ``blobs`` only once the gate allowed it.
 
     Raises:
         SendingError, TemplateProblem, MessageValidationError: naming the field; nothing
@@ -189,6 +218,9 @@ def submit_in(
     spec = resolve(message, settings.catalogue)
     if spec is not None:
         check_parameters(spec, message.body_params)
+    attachment = message.attachment
+    if attachment is not None and (blobs is None or broadcast_id is not None):
+        raise SendingError("attachment", "files are sent one reply at a time, not here")
     request = request_for(message, spec, broadcast_id is not None)
     decision = decide(
         contact_state(uow, contact), request, limit_usage(uow, contact, now), now, settings.policy
@@ -200,7 +232,14 @@ def submit_in(
     if keep:
         payload = build_payload(contact, message, spec)
         preview = render_preview(spec, message.body_params) if spec else message.text
-        document = {"payload": payload, "preview": preview}
+        document: dict[str, object] = {"payload": payload, "preview": preview}
+        stored = None
+        if attachment is not None and blobs is not None:
+            stored = attachments.store_in(
+                uow, blobs, contact, attachment, settings.business_number_id, now
+            )
+            document["preview"] = attachment.caption
+            document["attachment"] = attachments.describe(attachment, stored.blob)
         sealed = uow.personal.seal_bytes(contact.subject_id, json.dumps(document).encode(), now)
         outbox_id = uow.sending.add_outbox(
             idempotency_key=idempotency_key,
@@ -222,7 +261,10 @@ def submit_in(
             updated_at=now,
             rule_id=decision.rule_id,
             reason=None if decision.allowed else decision.reason_en,
+            attachment_blob=stored.blob if stored else None,
         )
+        if attachment is not None and stored is not None:
+            attachments.archive_in(uow, contact, attachment, stored, now, outbox_id=outbox_id)
     decision_entry_in(
         uow,
         contact,
@@ -253,6 +295,7 @@ def submit(
     idempotency_key: str,
     origin: str,
     actor: str,
+    blobs: BlobStore | None = None,
 ) -> Accepted:
     """Accept a message to the customer with number ``to``. A refusal is returned, not
     raised, and is archived too.
@@ -273,6 +316,7 @@ def submit(
             idempotency_key=idempotency_key,
             origin=origin,
             actor=actor,
+            blobs=blobs,
         )
         uow.commit()
     return accepted
@@ -317,6 +361,7 @@ def submit_to_contact(
     idempotency_key: str,
     origin: str,
     actor: str,
+    blobs: BlobStore | None = None,
 ) -> Accepted:
     """Like ``submit``, for a known contact (a conversation's customer).
 
@@ -334,6 +379,7 @@ def submit_to_contact(
             idempotency_key=idempotency_key,
             origin=origin,
             actor=actor,
+            blobs=blobs,
         )
         uow.commit()
     return accepted
