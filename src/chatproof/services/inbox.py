@@ -1,5 +1,6 @@
 """The team inbox's use cases: listing and searching conversations within a person's reach,
-opening a thread, assignment, labels, closing and reopening, internal notes.
+opening a thread, assignment, labels, closing and reopening, internal notes, and each
+person's own read state (what they have seen, marking unread, their unread total).
 
 Every read of archived content is logged with who read it (DESIGN invariant 2); every change
 is a log entry naming who made it, with the state before and after. Notes are about the
@@ -20,6 +21,7 @@ from chatproof.domain.team_inbox import (
     Details,
     InboxFilter,
     InboxRow,
+    UnreadSummary,
     View,
     check_label,
     check_note,
@@ -34,6 +36,8 @@ UowFactory = Callable[[], UnitOfWork]
 PAGE = 50
 THREAD_PAGE = 500
 INDEX_BATCH = 100
+UNREAD_HORIZON = 500
+"""How many of a person's most recently active open conversations their unread total looks at."""
 
 
 class NotAllowed(ServiceError):
@@ -169,6 +173,8 @@ def open_thread(
                 retention = uow.keystore.bucket_of(data_key_id(sealed)).retention_class
         if principal.may(Permission.REPLY) and before is None:
             uow.inbox.mark_read(conversation_id)
+        if principal.user is not None and before is None:
+            uow.inbox.mark_seen(principal.user.id, conversation_id, now)
         record_read(
             uow,
             now,
@@ -181,6 +187,60 @@ def open_thread(
         uow.commit()
     name = next((u.display_name for u in team if u.id == assignee), "")
     return Thread(conversation, messages, details, name, team, retention, classes, held)
+
+
+def record_seen(
+    uow_factory: UowFactory, principal: Principal, now: datetime, conversation_id: int
+) -> None:
+    """The person has read the conversation's newest messages elsewhere (the JSON API); only
+    their own read state changes, and the installation's token has none."""
+    if principal.user is None:
+        return
+    with uow_factory() as uow:
+        uow.inbox.mark_seen(principal.user.id, conversation_id, now)
+        uow.commit()
+
+
+def mark_unread(
+    uow_factory: UowFactory, principal: Principal, now: datetime, conversation_id: int
+) -> int:
+    """Take back the person's newest seen inbound message, so the conversation shows unread
+    for them again (colleagues see no change); return their unread count.
+
+    Raises NotFound or NotAllowed.
+    """
+    _require(principal, Permission.READ_OWN)
+    if principal.user is None:
+        raise NotAllowed("only a person has a read state")
+    with uow_factory() as uow:
+        _within_reach(uow, principal, conversation_id)
+        unread = uow.inbox.mark_unread(principal.user.id, conversation_id, now)
+        uow.commit()
+    return unread
+
+
+def unread_summary(uow_factory: UowFactory, principal: Principal) -> UnreadSummary:
+    """The person's unread conversations among their latest open ones within reach; empty for
+    someone without a read state. Counts and ids only, no content: not an access to log."""
+    if principal.user is None or not principal.may(Permission.READ_OWN):
+        return UnreadSummary({}, UNREAD_HORIZON)
+    me = principal.user.id
+    scope = None if principal.may(Permission.READ_ALL) else me
+    with uow_factory() as uow:
+        rows = uow.inbox.unread_summary(me, scope, UNREAD_HORIZON)
+        hidden = set() if _sees_restricted(principal) else uow.dsr.restricted_subjects()
+    counts = {cid: unread for cid, subject, unread in rows if subject not in hidden}
+    return UnreadSummary(counts, UNREAD_HORIZON)
+
+
+def unread_counts(
+    uow_factory: UowFactory, principal: Principal, conversation_ids: Sequence[int]
+) -> dict[int, int] | None:
+    """The person's unread count per conversation; None for the installation's token."""
+    if principal.user is None:
+        return None
+    with uow_factory() as uow:
+        return uow.inbox.unread_counts(principal.user.id, conversation_ids)
 
 
 def assign(

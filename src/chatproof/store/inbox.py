@@ -1,6 +1,12 @@
 """The team inbox's storage: the filtered conversation list, assignment, labels, internal
 notes, read state, the access log, and full-text search over message text.
 
+Read state is per person: ``conversations.inbound_count`` only grows (ingest adds to it in the
+update it makes anyway) and ``read_states`` holds how far each person has read, so a person's
+unread count is one subtraction on rows already being listed, joined by primary key. Without a
+row, the person's ``ReadBaseline`` decides; only for a conversation older than it with inbound
+messages after it are those messages counted, from the (conversation, id) index.
+
 Message text is stored sealed, so search needs plain words somewhere: ``message_search``
 holds the text of unshredded messages, filled by ``index_pending`` and deleted by
 ``forget_subject`` when a data subject is shredded (DESIGN invariant 4). Its word index is
@@ -16,13 +22,36 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 
 from chatproof.domain.inbox import MessageView, Page
-from chatproof.domain.team_inbox import InboxFilter, InboxRow, Note, View
+from chatproof.domain.team_inbox import (
+    UNCOUNTED_TYPES,
+    InboxFilter,
+    InboxRow,
+    Note,
+    ReadBaseline,
+    View,
+    seen_after_marking_unread,
+)
 from chatproof.store import tables as t
 from chatproof.store._sql import chunks, decode_cursor, encode_cursor
 from chatproof.store.conversations import SqlAlchemyConversationRepository
+from chatproof.store.errors import NotFound
 from chatproof.store.keys import SqlAlchemyKeyRepository
 from chatproof.store.personal import PersonalContent
 
@@ -86,7 +115,27 @@ class InboxRepository(ABC):
     def set_status(self, conversation_id: int, status: str) -> None: ...
 
     @abstractmethod
-    def mark_read(self, conversation_id: int) -> None: ...
+    def mark_read(self, conversation_id: int) -> None:
+        """The team's counter: nobody who may reply has unread messages here any more."""
+
+    @abstractmethod
+    def mark_seen(self, user_id: int, conversation_id: int, at: datetime) -> None:
+        """The person has seen every inbound message so far; nobody else's state changes."""
+
+    @abstractmethod
+    def mark_unread(self, user_id: int, conversation_id: int, at: datetime) -> int:
+        """Take back the person's newest seen inbound message; return their unread count."""
+
+    @abstractmethod
+    def unread_counts(self, user_id: int, conversation_ids: Sequence[int]) -> dict[int, int]:
+        """The person's unread count for each of these conversations."""
+
+    @abstractmethod
+    def unread_summary(
+        self, user_id: int, scope_user_id: int | None, horizon: int
+    ) -> list[tuple[int, str, int]]:
+        """(conversation id, subject id, unread) of the person's unread conversations among
+        the ``horizon`` open ones (within ``scope_user_id``'s reach) with the latest activity."""
 
     @abstractmethod
     def version(self) -> str:
@@ -132,10 +181,16 @@ class SqlAlchemyInboxRepository(InboxRepository):
             .outerjoin(t.users, t.users.c.id == a.user_id)
             .order_by(c.last_message_at.desc(), c.id.desc())
         )
+        unread: ColumnElement[int] = literal(0)
+        if where.user_id is not None:
+            query, unread = self._with_unread(query, where.user_id)
+        query = query.add_columns(unread.label("viewer_unread"))
         if where.view is View.MINE:
             query = query.where(a.user_id == where.user_id)
         elif where.view is View.UNASSIGNED:
             query = query.where(a.user_id.is_(None))
+        elif where.view is View.UNREAD:
+            query = query.where(unread > 0)
         if where.scope_user_id is not None:
             query = query.where(or_(a.user_id.is_(None), a.user_id == where.scope_user_id))
         if where.status:
@@ -168,6 +223,7 @@ class SqlAlchemyInboxRepository(InboxRepository):
                 row.assignee_id,
                 row.display_name or "",
                 labels.get(row.id, ()),
+                max(row.viewer_unread or 0, 0),
             )
             for row in page
         )
@@ -176,6 +232,129 @@ class SqlAlchemyInboxRepository(InboxRepository):
             last = items[-1].conversation
             next_cursor = encode_cursor(last.last_message_at, last.id)
         return Page(items, next_cursor)
+
+    # --- per-person read state ----------------------------------------------------------
+
+    def baseline(self, user_id: int) -> ReadBaseline:
+        """Raises NotFound for an unknown user."""
+        b = t.read_baselines.c
+        row = self.conn.execute(select(b.since, b.message_id).where(b.user_id == user_id)).first()
+        if row is not None:
+            return ReadBaseline(row.since, row.message_id)
+        created = self.conn.execute(
+            select(t.users.c.created_at).where(t.users.c.id == user_id)
+        ).scalar_one_or_none()
+        if created is None:
+            raise NotFound("user", user_id)
+        m = t.messages.c
+        # the sent_at index finds it in one step; ids grow with arrival, which is what counts
+        last = self.conn.execute(
+            select(m.id).where(m.sent_at < created).order_by(m.sent_at.desc()).limit(1)
+        ).scalar_one_or_none()
+        return ReadBaseline(created, last or 0)
+
+    def _with_unread(self, query: Any, user_id: int) -> tuple[Any, ColumnElement[int]]:
+        """``query`` joined with the person's read state, and their unread count as a column."""
+        c, r = t.conversations.c, t.read_states.c
+        joined = query.outerjoin(
+            t.read_states, and_(r.user_id == user_id, r.conversation_id == c.id)
+        )
+        return joined, self._unread_of(self.baseline(user_id))
+
+    def _unread_of(self, baseline: ReadBaseline) -> ColumnElement[int]:
+        c, r, m = t.conversations.c, t.read_states.c, t.messages.c
+        newer = (
+            select(func.count())
+            .select_from(t.messages)
+            .where(
+                m.conversation_id == c.id,
+                m.id > baseline.message_id,
+                m.direction == "inbound",
+                m.type.not_in(UNCOUNTED_TYPES),
+            )
+            .scalar_subquery()
+        )
+        least = func.min if self.sqlite else func.least
+        return case(
+            (r.seen_inbound.is_not(None), c.inbound_count - r.seen_inbound),
+            (c.inbound_count == 0, 0),
+            (c.created_at >= baseline.since, c.inbound_count),
+            (or_(c.last_inbound_at.is_(None), c.last_inbound_at < baseline.since), 0),
+            else_=least(c.inbound_count, newer),
+        )
+
+    def _set_seen(self, user_id: int, conversation_id: int, seen: Any, at: datetime) -> None:
+        """Upsert, so two tabs opening the same thread cannot collide on the primary key."""
+        c = t.conversations.c
+        module = postgresql if not self.sqlite else sqlite
+        source = select(
+            literal(user_id), c.id, seen, literal(at, type_=t.read_states.c.seen_at.type)
+        ).where(c.id == conversation_id)
+        statement = module.insert(t.read_states).from_select(
+            ["user_id", "conversation_id", "seen_inbound", "seen_at"], source
+        )
+        self.conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["user_id", "conversation_id"],
+                set_={
+                    "seen_inbound": statement.excluded.seen_inbound,
+                    "seen_at": statement.excluded.seen_at,
+                },
+            )
+        )
+
+    def mark_seen(self, user_id: int, conversation_id: int, at: datetime) -> None:
+        self._set_seen(user_id, conversation_id, t.conversations.c.inbound_count, at)
+
+    def mark_unread(self, user_id: int, conversation_id: int, at: datetime) -> int:
+        c = t.conversations.c
+        query, unread = self._with_unread(
+            select(c.inbound_count).where(c.id == conversation_id), user_id
+        )
+        row = self.conn.execute(query.add_columns(unread.label("unread"))).first()
+        if row is None:
+            raise NotFound("conversation", conversation_id)
+        seen = seen_after_marking_unread(row.inbound_count, row.inbound_count - row.unread)
+        self._set_seen(user_id, conversation_id, literal(seen), at)
+        return row.inbound_count - seen
+
+    def unread_counts(self, user_id: int, conversation_ids: Sequence[int]) -> dict[int, int]:
+        if not conversation_ids:
+            return {}
+        c = t.conversations.c
+        found: dict[int, int] = {}
+        for part in chunks(list(conversation_ids), 500):
+            query, unread = self._with_unread(select(c.id).where(c.id.in_(part)), user_id)
+            for row in self.conn.execute(query.add_columns(unread.label("unread"))):
+                found[row.id] = max(row.unread or 0, 0)
+        return found
+
+    def unread_summary(
+        self, user_id: int, scope_user_id: int | None, horizon: int
+    ) -> list[tuple[int, str, int]]:
+        c, a, p = t.conversations.c, t.conversation_assignments.c, t.contacts.c
+        latest = (
+            select(c.id)
+            .where(c.status == "open")
+            .order_by(c.last_message_at.desc(), c.id.desc())
+            .limit(horizon)
+        )
+        if scope_user_id is not None:
+            latest = latest.outerjoin(t.conversation_assignments, a.conversation_id == c.id).where(
+                or_(a.user_id.is_(None), a.user_id == scope_user_id)
+            )
+        ids = latest.subquery()
+        query, unread = self._with_unread(
+            select(c.id, p.subject_id)
+            .select_from(ids)
+            .join(t.conversations, c.id == ids.c.id)
+            .join(t.contacts, p.id == c.contact_id),
+            user_id,
+        )
+        rows = self.conn.execute(query.add_columns(unread.label("unread")).where(unread > 0))
+        return [(row.id, row.subject_id, row.unread) for row in rows]
+
+    # --- the thread ---------------------------------------------------------------------
 
     def thread(
         self, conversation_id: int, *, limit: int, before: int | None

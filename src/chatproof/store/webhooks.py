@@ -377,7 +377,8 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
         params = []
         for cid, s in stats.items():
             last, inb = moment(s["last"]), moment(s["inb"])
-            params.append((s["n"], s["unread"], last, last, inb, inb, s["unread"], cid))
+            unread = s["unread"]
+            params.append((s["n"], unread, unread, last, last, inb, inb, unread, cid))
         if params:
             # Every SET expression sees the row as it was, so the increments and maxima stay
             # right when another writer (PostgreSQL) touched the conversation meanwhile. An
@@ -386,6 +387,7 @@ class SqlAlchemyWebhookRepository(WebhookRepository):
                 "UPDATE conversations SET"
                 " message_count = message_count + ?,"
                 " unread_count = unread_count + ?,"
+                " inbound_count = inbound_count + ?,"
                 " last_message_at = CASE WHEN message_count = 0 OR last_message_at < ?"
                 " THEN ? ELSE last_message_at END,"
                 " last_inbound_at = CASE WHEN last_inbound_at IS NULL OR last_inbound_at < ?"
