@@ -74,7 +74,7 @@ def start(
         asyncio.create_task(_head_signer(components), name="tree heads"),
         asyncio.create_task(_indexer(components.writer, index_poll, give_way), name="search index"),
         *sending_setup.background_tasks(
-            sending, components.writer, components.reader, client, give_way
+            sending, components.writer, components.reader, client, give_way, components.blobs
         ),
     ]
 

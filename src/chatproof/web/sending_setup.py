@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from chatproof.archive.blobs import BlobStore
 from chatproof.channels.whatsapp.client import CloudApiClient
 from chatproof.config import ConfigError, Settings
 from chatproof.domain.business_hours import GERMAN_STATES, WEEKDAYS, BusinessHours
@@ -244,13 +245,23 @@ def background_tasks(
     reader: Callable[[], UnitOfWork],
     client: CloudApiClient,
     give_way: Callable[[float], Awaitable[None]] | None = None,
+    blobs: BlobStore | None = None,
 ) -> list[asyncio.Task[None]]:
     """The outbox worker and the after-ingest processor, as tasks of the running loop. The
-    processor starts with the operational settings in force and follows their changes."""
+    processor starts with the operational settings in force and follows their changes; with
+    ``blobs`` the worker uploads and sends attachments."""
     revision, automations = current_automations(setup, reader)
     if not automations.privacy_notice:
         logger.warning("%s", NO_PRIVACY_NOTICE_WARNING)
-    worker = OutboxWorker(writer, client.send_payload, setup.sending, setup.worker, reader=reader)
+    worker = OutboxWorker(
+        writer,
+        client.send_payload,
+        setup.sending,
+        setup.worker,
+        reader=reader,
+        upload=client.upload_media,
+        blobs=blobs,
+    )
     processor = ReactionProcessor(writer, setup.sending, automations, reader=reader)
     return [
         asyncio.create_task(refresh_templates(setup.sending.catalogue, reader), name="templates"),
