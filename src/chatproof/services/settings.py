@@ -109,7 +109,7 @@ class Change:
 class HistoryRow:
     index: int
     kind: str
-    at: str
+    at: datetime | None
     actor: str
     key: str
     before: Any
@@ -373,7 +373,13 @@ def history(reader: UowFactory, limit: int = 50) -> list[HistoryRow]:
         elif kind == "templates.submitted":
             key = f"{a.get('name', '')}/{a.get('language', '')}"
             after = f"{a.get('category', '')}: {a.get('text', '')} → {a.get('status', '')}"
-        rows.append(
-            HistoryRow(index, kind, doc.get("time", ""), a.get("actor", ""), key, before, after)
-        )
+        at, actor = _moment(doc.get("time")), a.get("actor", "")
+        rows.append(HistoryRow(index, kind, at, actor, key, before, after))
     return rows
+
+
+def _moment(text: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None

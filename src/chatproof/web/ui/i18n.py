@@ -215,9 +215,99 @@ TEXTS: dict[str, dict[str, str]] = {
     "nav.settings": {"en": "Settings", "de": "Einstellungen"},
     "settings.title": {"en": "Settings", "de": "Einstellungen"},
     "settings.where": {
-        "en": "These settings are read from the configuration file; change them there and restart:",
-        "de": "Diese Einstellungen stammen aus der Konfigurationsdatei; dort ändern, neu starten:",
+        "en": "What you save here takes effect within seconds and wins over the configuration "
+        "file, which holds the defaults:",
+        "de": "Was Sie hier speichern, gilt nach wenigen Sekunden und hat Vorrang vor der "
+        "Konfigurationsdatei mit den Voreinstellungen:",
     },
+    "settings.users_link": {"en": "Users and roles:", "de": "Benutzer und Rollen:"},
+    "settings.hours_hint": {
+        "en": "Opening hours per day as HH:MM-HH:MM, several separated by commas; empty means "
+        "closed. Outside them customers get the away message.",
+        "de": "Öffnungszeiten je Tag als HH:MM-HH:MM, mehrere durch Komma getrennt; leer heißt "
+        "geschlossen. Außerhalb erhalten Kunden die Abwesenheitsnachricht.",
+    },
+    "settings.nationwide": {
+        "en": "nationwide holidays only",
+        "de": "nur bundesweite Feiertage",
+    },
+    "settings.closed_days_label": {
+        "en": "Also closed on (YYYY-MM-DD)",
+        "de": "Außerdem geschlossen am (JJJJ-MM-TT)",
+    },
+    "settings.away_interval": {
+        "en": "Away message at most every … hours per customer",
+        "de": "Abwesenheitsnachricht höchstens alle … Stunden je Kunde",
+    },
+    "settings.source_file": {
+        "en": "from the configuration file",
+        "de": "aus der Konfigurationsdatei",
+    },
+    "settings.source_stored": {
+        "en": "changed by {who} on {when}",
+        "de": "geändert von {who} am {when}",
+    },
+    "settings.saved": {
+        "en": "Saved: {value} change(s).",
+        "de": "Gespeichert: {value} Änderung(en).",
+    },
+    "settings.synced": {
+        "en": "Templates synced from the platform: {value}.",
+        "de": "Vorlagen von der Plattform abgeglichen: {value}.",
+    },
+    "settings.submitted": {
+        "en": "Template {value} was submitted for review; it stays pending until the platform "
+        "approves it.",
+        "de": "Vorlage {value} wurde zur Prüfung eingereicht; sie bleibt ausstehend, bis die "
+        "Plattform sie genehmigt.",
+    },
+    "settings.invalid": {
+        "en": "Nothing was saved — {problem}",
+        "de": "Nichts gespeichert — {problem}",
+    },
+    "settings.conflict": {
+        "en": "Someone else changed this meanwhile; nothing was saved and the page now shows "
+        "their version. {problem}",
+        "de": "Jemand anderes hat das inzwischen geändert; nichts wurde gespeichert, die Seite "
+        "zeigt jetzt den neuen Stand. {problem}",
+    },
+    "settings.platform_refused": {
+        "en": "The platform did not accept the request — {problem}",
+        "de": "Die Plattform hat die Anfrage nicht angenommen — {problem}",
+    },
+    "settings.template_name": {"en": "Name", "de": "Name"},
+    "settings.template_language": {"en": "Language", "de": "Sprache"},
+    "settings.template_category": {"en": "Category", "de": "Kategorie"},
+    "settings.template_status": {"en": "Status", "de": "Status"},
+    "settings.template_text": {"en": "Text", "de": "Text"},
+    "settings.template_variables": {
+        "en": "variables as {{1}}, {{2}} …",
+        "de": "Platzhalter als {{1}}, {{2}} …",
+    },
+    "settings.template_examples": {
+        "en": "One example value per variable, one per line",
+        "de": "Ein Beispielwert je Platzhalter, einer pro Zeile",
+    },
+    "settings.approved": {"en": "approved", "de": "genehmigt"},
+    "settings.not_approved": {
+        "en": "not approved (pending or rejected)",
+        "de": "nicht genehmigt (in Prüfung oder abgelehnt)",
+    },
+    "settings.sync_now": {"en": "Sync now", "de": "Jetzt abgleichen"},
+    "settings.new_template": {"en": "Submit a new template", "de": "Neue Vorlage einreichen"},
+    "settings.submit_template": {"en": "Submit for review", "de": "Zur Prüfung einreichen"},
+    "settings.no_waba": {
+        "en": "Set templates.waba_id in the configuration file to sync and submit templates.",
+        "de": "Für Abgleich und Einreichen von Vorlagen templates.waba_id in der "
+        "Konfigurationsdatei setzen.",
+    },
+    "settings.history": {
+        "en": "Recent changes (from the archive)",
+        "de": "Letzte Änderungen (aus dem Archiv)",
+    },
+    "settings.what": {"en": "Setting", "de": "Einstellung"},
+    "settings.before": {"en": "Before", "de": "Vorher"},
+    "settings.after": {"en": "After", "de": "Nachher"},
     "settings.hours": {"en": "Business hours", "de": "Geschäftszeiten"},
     "settings.closed": {"en": "closed", "de": "geschlossen"},
     "settings.holidays": {"en": "Public holidays of", "de": "Feiertage von"},
