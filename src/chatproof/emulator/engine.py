@@ -108,6 +108,8 @@ class Emulator:
             pricing_type=pricing_type,
             biz_opaque_callback_data=message.biz_opaque_callback_data,
             failure_code=failure,
+            media=message.media.summary() if message.media else None,
+            failure_details=message.media_problem if failure == 131053 else None,
         )
         self.state.record_sent(sent)
         self.statuses.schedule(sent)

@@ -21,6 +21,7 @@ from chatproof.emulator import graph_errors
 from chatproof.emulator.engine import Emulator
 from chatproof.emulator.errors import GraphError
 from chatproof.emulator.media import ATTACHMENTS_PATH
+from chatproof.emulator.outbound import UPLOAD_MIME_TYPES
 from chatproof.emulator.templates import parse_submission, review_later
 
 __all__ = ["d360_routes", "graph_error_response", "graph_routes"]
@@ -86,6 +87,11 @@ async def _upload(request: Request, emulator: Emulator) -> dict[str, str]:
         mime_type = declared if isinstance(declared, str) and declared else file.content_type
         if not mime_type or "/" not in mime_type:
             raise graph_errors.invalid_parameter("Param type must be the MIME type of the file.")
+        if mime_type not in UPLOAD_MIME_TYPES:
+            raise graph_errors.invalid_parameter(
+                "Param file must be a file with one of the following types: "
+                f"{', '.join(UPLOAD_MIME_TYPES)}. Received file of type '{mime_type}'."
+            )
         content = await file.read()
         if not content:
             raise graph_errors.invalid_parameter("Param file must not be empty.")

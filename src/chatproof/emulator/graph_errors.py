@@ -51,6 +51,7 @@ TITLES: dict[int, str] = {
     131050: "User has stopped marketing messages",
     131051: "Message type unknown",
     131052: "Media download error",
+    131053: "Media upload error",
     131056: "(Business Account, Consumer Account) pair rate limit hit",
     132000: "Number of parameters does not match the expected number of params",
     132001: "Template name does not exist in the translation",
@@ -69,6 +70,7 @@ _DETAILS: dict[int, str] = {
     ),
     131051: "Message type is currently not supported.",
     131052: "Unable to download the media sent by the business from its link.",
+    131053: "Unable to upload the media used in the message.",
 }
 
 

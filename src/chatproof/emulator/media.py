@@ -40,6 +40,16 @@ class MediaObject:
         """Webhooks report the hash in base64 (``SfInY0gGKTsJ…GUI=``)."""
         return base64.b64encode(hashlib.sha256(self.content).digest()).decode("ascii")
 
+    def summary(self) -> dict[str, object]:
+        """What the control API shows of the media a sent message carried."""
+        return {
+            "id": self.id,
+            "mime_type": self.mime_type,
+            "sha256": self.sha256_hex,
+            "file_size": len(self.content),
+            "filename": self.filename,
+        }
+
     def info(self, url: str) -> dict[str, str]:
         """The body of ``GET /{version}/{media-id}``."""
         return {

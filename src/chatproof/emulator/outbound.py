@@ -16,10 +16,19 @@ from typing import Any
 from chatproof.emulator import graph_errors
 from chatproof.emulator.errors import GraphError
 from chatproof.emulator.interactive import check_interactive
-from chatproof.emulator.media import MediaStore
+from chatproof.emulator.media import MediaObject, MediaStore
 from chatproof.emulator.templates import Template, TemplateRegistry, check_template_send
 
-__all__ = ["MEDIA_TYPES", "MESSAGE_TYPES", "OutboundMessage", "normalize_number", "parse_send"]
+__all__ = [
+    "MEDIA_LIMITS",
+    "MEDIA_MIME_TYPES",
+    "MEDIA_TYPES",
+    "MESSAGE_TYPES",
+    "UPLOAD_MIME_TYPES",
+    "OutboundMessage",
+    "normalize_number",
+    "parse_send",
+]
 
 MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 MESSAGE_TYPES = frozenset(
@@ -32,6 +41,35 @@ _MEDIA_KEYS = {
     "document": {"id", "link", "caption", "filename"},
     "audio": {"id", "link"},
     "sticker": {"id", "link"},
+}
+_DOCUMENTS = (
+    "text/plain",
+    "application/pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+)
+MEDIA_MIME_TYPES: dict[str, tuple[str, ...]] = {
+    # Meta's media table lists JPEG and PNG for images and WebP for stickers; WebP is taken
+    # as an image too, as chatproof's composer sends it (unconfirmed against the live API).
+    "image": ("image/jpeg", "image/png", "image/webp"),
+    "video": ("video/mp4", "video/3gpp"),
+    "audio": ("audio/aac", "audio/mp4", "audio/mpeg", "audio/amr", "audio/ogg", "audio/opus"),
+    "document": _DOCUMENTS,
+    "sticker": ("image/webp",),
+}
+"""What each media message type may carry (the Cloud API's supported media types)."""
+UPLOAD_MIME_TYPES = tuple(dict.fromkeys(m for ms in MEDIA_MIME_TYPES.values() for m in ms))
+_MB = 1024 * 1024
+MEDIA_LIMITS = {
+    "image": 5 * _MB,
+    "video": 16 * _MB,
+    "audio": 16 * _MB,
+    "document": 100 * _MB,
+    "sticker": 500 * 1024,
 }
 _NUMBER_NOISE = re.compile(r"[\s\-().]")
 _MAX_TEXT = 4096
@@ -51,6 +89,11 @@ class OutboundMessage:
     context_message_id: str | None
     biz_opaque_callback_data: str | None
     media_link: str | None
+    media: MediaObject | None = None
+    """The uploaded media a message refers to by id."""
+    media_problem: str | None = None
+    """Why that media cannot go out as this type; the platform then fails the message
+    (131053) in a status webhook instead of refusing the request."""
 
 
 def _invalid(details: str) -> GraphError:
@@ -99,11 +142,12 @@ def parse_send(
         )
     template: Template | None = None
     link: str | None = None
+    uploaded: MediaObject | None = None
     body = payload[kind]
     if kind == "text":
         _check_text(body)
     elif kind in MEDIA_TYPES:
-        link = _check_media(kind, body, media)
+        link, uploaded = _check_media(kind, body, media)
     elif kind == "template":
         template = check_template_send(templates, body)
     elif kind == "interactive":
@@ -123,7 +167,21 @@ def parse_send(
         context_message_id=context_id,
         biz_opaque_callback_data=opaque,
         media_link=link,
+        media=uploaded,
+        media_problem=_media_problem(kind, uploaded) if uploaded else None,
     )
+
+
+def _media_problem(kind: str, media: MediaObject) -> str | None:
+    if media.mime_type not in MEDIA_MIME_TYPES[kind]:
+        return (
+            f"Media of type {media.mime_type} cannot be sent as {kind}; "
+            f"{kind} takes {', '.join(MEDIA_MIME_TYPES[kind])}."
+        )
+    limit = MEDIA_LIMITS[kind]
+    if len(media.content) > limit:
+        return f"The {kind} is {len(media.content)} bytes, over the {limit}-byte limit for {kind}."
+    return None
 
 
 def _context(context: object) -> str | None:
@@ -146,7 +204,13 @@ def _check_text(text: object) -> None:
         raise _invalid("Param text['preview_url'] must be a boolean.")
 
 
-def _check_media(kind: str, obj: object, media: MediaStore) -> str | None:
+def _check_media(
+    kind: str, obj: object, media: MediaStore
+) -> tuple[str | None, MediaObject | None]:
+    """The link, or the uploaded media the message names by id.
+
+    Raises: GraphError 100 for an id that names no media of this number: Graph checks the
+    id when the request arrives, and says so in these words."""
     if not isinstance(obj, dict):
         raise _invalid(f"The parameter {kind} is required.")
     unknown = sorted(obj.keys() - _MEDIA_KEYS[kind])
@@ -165,15 +229,16 @@ def _check_media(kind: str, obj: object, media: MediaStore) -> str | None:
         raise _invalid(f"Param {kind}['filename'] must be a string.")
     if has_id:
         media_id = obj["id"]
-        if not isinstance(media_id, str) or media.get(media_id) is None:
+        found = media.get(media_id) if isinstance(media_id, str) else None
+        if found is None:
             raise _invalid(
                 f"Param {kind}['id'] is not a valid whatsapp business account media attachment ID"
             )
-        return None
+        return None, found
     link = obj["link"]
     if not isinstance(link, str) or not link:
         raise _invalid(f"The parameter {kind}['link'] is required.")
-    return link
+    return link, None
 
 
 def _check_reaction(reaction: object) -> None:

@@ -4,7 +4,8 @@ Throughput (130429) is refused synchronously. The others are decided when the me
 accepted but reported later as a ``failed`` status, as the platform does: unknown or
 unreachable number (131026), per-customer burst (131056), marketing to an opted-out
 customer (131050), free-form outside the 24-hour window (131047), media links that cannot
-be fetched (131052). chatproof's policy gate (DESIGN invariant 5) is tested against these.
+be fetched (131052), uploaded media that cannot go out as the message's type (131053).
+chatproof's policy gate (DESIGN invariant 5) is tested against these.
 """
 
 from __future__ import annotations
@@ -63,4 +64,6 @@ def asynchronous_failure(
         ("http://", "https://")
     ):
         return 131052
+    if message.media_problem is not None:
+        return 131053
     return None

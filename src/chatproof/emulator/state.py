@@ -78,6 +78,9 @@ class SentMessage:
     pricing_type: str
     biz_opaque_callback_data: str | None
     failure_code: int | None
+    media: dict[str, Any] | None = None
+    failure_details: str | None = None
+    """The uploaded media it carried (id, type, hash, size, name), for the control API."""
     status: str = "accepted"
     conversation: Conversation | None = None
     statuses: list[dict[str, str]] = field(default_factory=list)
@@ -94,6 +97,7 @@ class SentMessage:
             "errors": list(self.errors),
             "accepted_at": int(self.accepted_at),
             "request": self.request,
+            "media": self.media,
         }
 
 

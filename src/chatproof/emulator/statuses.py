@@ -121,7 +121,8 @@ class StatusProgression:
         await asyncio.sleep(delay)
         if message.failure_code is not None:
             code = message.failure_code
-            message.errors = [graph_errors.status_error(code, _FAILURE_DETAILS.get(code))]
+            details = message.failure_details or _FAILURE_DETAILS.get(code)
+            message.errors = [graph_errors.status_error(code, details)]
             self.emit(message, "failed")
             return
         self.emit(message, "sent")
