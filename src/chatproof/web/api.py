@@ -66,16 +66,19 @@ def list_conversations(
                 writer, principal.actor, now, limit=limit, cursor=cursor, status=status
             )
             found = inbox.without_restricted(writer, principal, page.items)
+            mine = inbox.unread_counts(writer, principal, [c.id for c in found])
         else:
             # an agent's token sees what the agent sees in the inbox: own and unassigned
             scoped = inbox.list_inbox(
                 writer, principal, now, status=status, cursor=cursor, limit=limit
             )
             page, found = scoped, [row.conversation for row in scoped.items]
+            mine = {row.conversation.id: row.unread for row in scoped.items}
     except ValueError as exc:
         raise HTTPException(400, f"cursor: {exc}") from None
     return ConversationPage(
-        items=[ConversationOut.of(c) for c in found], next_cursor=page.next_cursor
+        items=[ConversationOut.of(c, mine.get(c.id) if mine is not None else None) for c in found],
+        next_cursor=page.next_cursor,
     )
 
 
@@ -108,6 +111,11 @@ def list_messages(
             limit=limit,
             before=before,
         )
+        if before is None:
+            # the newest messages were read: by this person only, like opening the thread
+            inbox.record_seen(
+                request.app.state.components.writer, principal, datetime.now(UTC), conversation_id
+            )
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     next_cursor = page.next_cursor

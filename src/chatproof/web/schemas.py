@@ -13,6 +13,10 @@ from chatproof.domain.phone import mask_phone
 
 
 class ConversationOut(BaseModel):
+    """``unread_count`` is the team's: inbound messages since someone who may reply last
+    opened the thread in the inbox. ``my_unread_count`` is the caller's own (a person's token
+    or session; None for the installation's token, which belongs to nobody)."""
+
     id: int
     name: str
     phone_masked: str
@@ -24,10 +28,11 @@ class ConversationOut(BaseModel):
     service_window_ends: datetime | None
     message_count: int
     unread_count: int
+    my_unread_count: int | None = None
     erased_at: datetime | None
 
     @classmethod
-    def of(cls, c: ConversationSummary) -> ConversationOut:
+    def of(cls, c: ConversationSummary, my_unread: int | None = None) -> ConversationOut:
         return cls(
             id=c.id,
             name=c.name,
@@ -40,6 +45,7 @@ class ConversationOut(BaseModel):
             service_window_ends=c.window_ends,
             message_count=c.message_count,
             unread_count=c.unread_count,
+            my_unread_count=my_unread,
             erased_at=c.erased_at,
         )
 

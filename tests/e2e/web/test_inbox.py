@@ -63,19 +63,20 @@ async def first_conversation(client: httpx.AsyncClient) -> tuple[int, httpx.Resp
 async def test_the_thread_shows_every_message_type(
     client: httpx.AsyncClient, components: Components, settings: Settings
 ) -> None:
-    await deliver(client, settings, *TYPES)
     add(components, "maria", Role.AGENT)
+    await deliver(client, settings, *TYPES)
     await sign_in(client, "maria")
     assert (await client.get("/")).headers["location"] == "/inbox"
     conversation_id, listing = await first_conversation(client)
-    assert "Sheena Nelson" in listing.text and 'class="badge"' in listing.text
+    assert "Sheena Nelson" in listing.text and 'class="conv unread"' in listing.text
     thread = (await client.get(f"/inbox/{conversation_id}")).text
     for kind in ("text", "image", "location", "contacts", "reaction", "button", "interactive"):
         assert f'data-type="{kind}"' in thread, kind
     assert "openstreetmap.org/?mlat=" in thread and "Philz Coffee" in thread
     assert "+1 650 ••• 1234" in thread and "16505551234" not in thread
     again = (await client.get("/inbox")).text
-    assert 'class="badge"' not in again, "opening the thread marks it read"
+    assert 'class="conv unread"' not in again, "opening the thread marks it read"
+    assert f'data-id="{conversation_id}" data-unread="0"' in again
 
 
 async def test_supervisors_see_the_full_number(

@@ -94,6 +94,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "inbox.empty": {"en": "No conversations.", "de": "Keine Unterhaltungen."},
     "inbox.more": {"en": "Older conversations", "de": "Ältere Unterhaltungen"},
     "inbox.unread": {"en": "unread", "de": "ungelesen"},
+    "inbox.view_unread": {"en": "Unread", "de": "Ungelesen"},
+    "inbox.unread_total": {
+        "en": "{n} conversations with messages you have not read",
+        "de": "{n} Unterhaltungen mit Nachrichten, die Sie nicht gelesen haben",
+    },
+    "inbox.mark_unread": {"en": "Mark as unread", "de": "Als ungelesen markieren"},
     "inbox.pick": {"en": "Pick a conversation.", "de": "Wählen Sie eine Unterhaltung."},
     "inbox.back": {"en": "Back to the list", "de": "Zurück zur Liste"},
     "thread.older": {

@@ -60,6 +60,7 @@ def _list(request: Request, browser: Browser, cursor: str | None) -> dict[str, A
         "filters": filters,
         "query_string": urlencode(filters),
         "labels": inbox.all_labels(request.app.state.components.reader),
+        "unread": inbox.unread_summary(request.app.state.components.reader, browser.principal),
     }
 
 
@@ -147,8 +148,22 @@ def inbox_page(request: Request, browser: Reader, cursor: str | None = None) -> 
 
 @router.get("/updates")
 def updates(request: Request, browser: Reader) -> JSONResponse:
-    """The inbox's version: the page reloads its parts when it changes."""
-    return JSONResponse({"version": inbox.version(request.app.state.components.reader)})
+    """The inbox's version, which makes the page reload its parts when it changes, and the
+    person's own unread counts (total and per conversation), which the page shows as they are.
+    The total counts conversations among the person's latest ``horizon`` open ones."""
+    reader = request.app.state.components.reader
+    summary = inbox.unread_summary(reader, browser.principal)
+    return JSONResponse(
+        {
+            "version": inbox.version(reader),
+            "unread": {
+                "conversations": summary.conversations,
+                "messages": summary.messages,
+                "horizon": summary.horizon,
+                "counts": {str(k): v for k, v in summary.counts.items()},
+            },
+        }
+    )
 
 
 @router.get("/fragment/list", response_class=HTMLResponse)
@@ -290,6 +305,8 @@ async def act(request: Request, browser: Reader, conversation_id: int, action: s
             inbox.set_status(writer, principal, now, conversation_id, form.get("status", ""))
         elif action == "note":
             inbox.add_note(writer, principal, now, conversation_id, form.get("note", ""))
+        elif action == "unread":
+            inbox.mark_unread(writer, principal, now, conversation_id)
         elif action == "retention":
             _reclassify(request, browser, conversation_id, form)
         elif action == "message-retention":

@@ -1,4 +1,5 @@
-// Live updates without reloading: poll the inbox's version, refresh list and thread when it changes.
+// Live updates without reloading: poll the inbox's version and the person's own unread counts;
+// refresh list and thread when either changes, and keep the title and unread total current.
 (function () {
   "use strict";
   var root = document.querySelector(".inbox");
@@ -6,6 +7,8 @@
   var current = root.dataset.current;
   var query = root.dataset.query;
   var version = null;
+  var unreadSeen = null;
+  var title = document.title.replace(/^\(\S+\) /, "");
 
   async function refresh() {
     if (current) {
@@ -22,13 +25,34 @@
     if (list.ok) document.getElementById("conversation-list").innerHTML = await list.text();
   }
 
+  // The open thread is read by whoever looks at it: the next refresh records that.
+  function showUnread(unread) {
+    var counts = Object.assign({}, unread.counts);
+    var total = unread.conversations;
+    if (current && counts[current]) {
+      delete counts[current];
+      total -= 1;
+    }
+    var number = total.toLocaleString(document.documentElement.lang);
+    document.title = (total ? "(" + number + ") " : "") + title;
+    var badge = document.getElementById("unread-total");
+    if (badge) {
+      badge.hidden = total === 0;
+      badge.textContent = number;
+    }
+    return JSON.stringify(counts);
+  }
+
   async function poll() {
     try {
       var response = await fetch("/inbox/updates", { headers: { Accept: "application/json" } });
       if (response.ok) {
         var data = await response.json();
-        if (version !== null && data.version !== version) await refresh();
+        var unread = showUnread(data.unread);
+        var changed = data.version !== version || unread !== unreadSeen;
+        if (version !== null && changed) await refresh();
         version = data.version;
+        unreadSeen = unread;
       }
     } catch (e) { /* offline for a moment: try again */ }
     setTimeout(poll, 1500);
