@@ -22,7 +22,7 @@ class Grammar:
     """Finds the starts of message lines in one ``ExportFormat``.
 
     ``finditer(text)`` yields a match per message line, with groups (date, time, clock
-    marker, rest of the line);
+    marker, rest of the line); ``split(text)`` cuts the text there, keeping the groups;
     ``moment(date, time, marker)`` returns the naive local time or raises ValueError naming
     what is wrong (``date_of`` and ``time_of`` do each half, uncached).
     """
@@ -42,6 +42,7 @@ class Grammar:
         compiled = re.compile(header, re.MULTILINE)
         self.finditer = compiled.finditer
         self.match = compiled.match
+        self.split = compiled.split
         self._order = _FIELD_ORDER[fmt.date_order]
         self._separator = fmt.date_separator
         self._dates: dict[str, tuple[int, int, int]] = {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
-from itertools import chain, islice
+from itertools import chain
 
 from chatproof.domain.chat_export.grammar import LOOSE_START, Grammar
 from chatproof.domain.chat_export.model import BadLine, ChatMessage, ExportFormat, Kind, Platform
@@ -110,31 +110,32 @@ class _Reader:
         if "\r" in text:
             text = text.replace("\r\n", "\n")
         self.carry = ""
+        if not final:
+            # The last message may go on in the next block: it is read with that block.
+            cut = self._last_start(text)
+            if cut is not None:
+                text, self.carry = text[:cut], text[cut:]
+        # Splitting at message lines hands out, in one call, what comes before the first one
+        # and then, per message, (date, time, clock marker, rest of the line, the text up to
+        # the next message line: its newline and any continuation lines).
+        parts = self.grammar.split(text)
         out: list[ChatMessage | BadLine] = []
         emit = out.append
-        matches = list(self.grammar.finditer(text))
         line = self.line
-        if not matches or matches[0].start():
-            lead_end = matches[0].start() if matches else len(text)
-            out.extend(self._lines(text[:lead_end], line, "comes before any message"))
-            line += text.count("\n", 0, lead_end)
-            if not matches:
-                self.line = line
-                return out
+        lead = parts[0]
+        if lead:
+            out.extend(self._lines(lead, line, "comes before any message"))
+            line += lead.count("\n")
         grammar = self.grammar
         days, times, authors = self.days, self.times, self.authors
-        count = text.count
         ios = self.ios
         new = tuple.__new__
-        # Each message runs to the start of the next; the last one to the end of the text
-        # (or, unless final, on into the next block: it is carried over).
-        ends = [m.start() for m in matches]
-        ends.append(len(text))
-        if not final:
-            matches.pop()
-        for found, end in zip(matches, islice(ends, 1, None), strict=False):
-            day, time, marker, rest = found.groups()
-            start, stop = found.span()
+        lines: list[str] = []
+        fields = iter(parts)
+        next(fields)
+        for day, time, marker, rest, after in zip(
+            fields, fields, fields, fields, fields, strict=True
+        ):
             # Dates and times are converted once per distinct string (a chat has few days).
             midnight = days.get(day)
             clock = times.get(time + marker)
@@ -144,24 +145,20 @@ class _Reader:
                     h, m, sec = grammar.time_of(time, marker)
                     clock = times[time + marker] = timedelta(hours=h, minutes=m, seconds=sec)
                 except ValueError as exc:
-                    emit(BadLine(line, text[start:stop], str(exc)))
-                    out.extend(
-                        self._lines(
-                            text[stop + 1 : end], line + 1, "continues an unreadable message"
-                        )
-                    )
-                    line += count("\n", start, end)
+                    lines = lines or text.split("\n")
+                    emit(BadLine(line, lines[line - self.line], str(exc)))
+                    continued = "continues an unreadable message"
+                    out.extend(self._lines(after[1:], line + 1, continued))
+                    line += after.count("\n")
                     continue
             at = midnight + clock
-            if stop + 1 < end:
-                extra = text[stop + 1 : end].split("\n")
-                if extra[-1] == "":
-                    extra.pop()
+            if after != "\n" and after:
+                extra = after[1:].split("\n")
                 if any(c[:1] in _MAY_START for c in extra):
                     out.extend(self._multi_line(at, rest, extra, line))
                 else:
                     emit(_message(at, rest, extra, line, ios))
-                line += count("\n", start, end)
+                line += after.count("\n")
                 continue
             # The common case, inline: a one-line message by a known author.
             part, separator, first = rest.partition(": ")
@@ -170,17 +167,24 @@ class _Reader:
                 emit(_message(at, rest, [], line, ios))
                 if separator:
                     self._remember(part)
+            elif first[-1:] in _SPECIAL_ENDS or first[:1] == LRM or first in NOTICES:
+                kind, first, attachment = _classify(first, ios)
+                emit(new(ChatMessage, (at, author, first, kind, attachment, line)))
             else:
-                if first[-1:] in _SPECIAL_ENDS or first[:1] == LRM or first in NOTICES:
-                    kind, first, attachment = _classify(first, ios)
-                    emit(new(ChatMessage, (at, author, first, kind, attachment, line)))
-                else:
-                    emit(new(ChatMessage, (at, author, first, _MESSAGE, None, line)))
+                emit(new(ChatMessage, (at, author, first, _MESSAGE, None, line)))
             line += 1
-        if not final:
-            self.carry = text[ends[-2] :]
         self.line = line
         return out
+
+    def _last_start(self, text: str) -> int | None:
+        """Where the last message line of ``text`` starts; None when it has none."""
+        end = len(text)
+        while end > 0:
+            start = text.rfind("\n", 0, end - 1) + 1
+            if self.grammar.match(text, start):
+                return start
+            end = start
+        return None
 
     def _remember(self, part: str) -> None:
         """Remember an author part that is not a system notice, with the author it names."""

@@ -3,6 +3,7 @@ multi-line text, system notices, deleted messages, omitted media and attachments
 
 from __future__ import annotations
 
+import importlib
 import tracemalloc
 from datetime import datetime
 from pathlib import Path
@@ -214,3 +215,40 @@ def test_memory_does_not_grow_with_the_chat() -> None:
         return top
 
     assert peak(40_000) < 1.5 * peak(4_000)
+
+
+MIXED = (
+    "stray words\n"
+    "12.03.24, 14:05 - A: hi\n"
+    "second line\n"
+    "\n"
+    "10 Euro, third line\n"
+    "32.03.24, 14:06 - B: no such day\n"
+    "goes on\n"
+    "12.03.24, 14:07 - B: <Medien ausgeschlossen>\n"
+    "[12.03.24, 14:08:00] C: other format\n"
+    "12.03.24, 14:09 - Kim: scan.pdf (Datei angehängt)\n"
+    "12.03.24, 14:10 - A: last"
+)
+
+
+@pytest.mark.parametrize("block", [1, 7, 30, 64, 1 << 16])
+def test_where_blocks_end_does_not_change_what_is_read(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsing = importlib.import_module("chatproof.domain.chat_export.parse")
+    fmt = ExportFormat(Platform.ANDROID, DateOrder.DMY, ".", 24)
+    whole = list(parse([MIXED], fmt))
+    monkeypatch.setattr(parsing, "BLOCK", block)
+    pieces = [MIXED[i : i + 5] for i in range(0, len(MIXED), 5)]
+    assert list(parse(pieces, fmt)) == whole
+    assert [(m.line, type(m).__name__, m.text) for m in whole] == [
+        (1, "BadLine", "stray words"),
+        (2, "ChatMessage", "hi\nsecond line\n\n10 Euro, third line"),
+        (6, "BadLine", "32.03.24, 14:06 - B: no such day"),
+        (7, "BadLine", "goes on"),
+        (8, "ChatMessage", ""),
+        (9, "BadLine", "[12.03.24, 14:08:00] C: other format"),
+        (10, "ChatMessage", ""),
+        (11, "ChatMessage", "last"),
+    ]
