@@ -36,6 +36,7 @@ from chatproof.commands.procedure import procedure_app
 from chatproof.commands.reclassify import reclassify_app
 from chatproof.commands.ropa import ropa
 from chatproof.commands.sending import broadcast_app, consent_app, send, templates_app
+from chatproof.commands.settings import settings_app
 from chatproof.commands.users import users_app
 from chatproof.commands.worker import worker
 from chatproof.config import Settings, load_settings, resolve_data_dir
@@ -757,6 +758,7 @@ def quarantine_resolve(
 
 
 app.add_typer(users_app, name="users")
+app.add_typer(settings_app, name="settings")
 app.add_typer(import_app, name="import")
 app.add_typer(reclassify_app, name="reclassify")
 app.add_typer(consent_app, name="consent")
