@@ -73,6 +73,8 @@ async def test_each_agent_sees_their_own_unread_counts(
 
     thread = await client.get(f"/inbox/{conversation}")
     assert thread.status_code == 200
+    assert counts(thread.text) == {conversation: 0}, "the page's list shows it read"
+    assert "<title>Inbox" in thread.text
     assert counts((await client.get("/inbox")).text) == {conversation: 0}
     assert counts((await ben.get("/inbox")).text) == {conversation: 2}
     assert counts((await ben.get("/inbox?view=unread")).text) == {conversation: 2}

@@ -204,11 +204,9 @@ def thread_page(
     conversation_id: int,
     cursor: Annotated[str | None, Query()] = None,
 ) -> Response:
-    context = {
-        **_list(request, browser, cursor),
-        "thread": _thread(request, browser, conversation_id),
-        "current": conversation_id,
-    }
+    # the thread first: opening it records it as read, which the list then shows
+    thread = _thread(request, browser, conversation_id)
+    context = {**_list(request, browser, cursor), "thread": thread, "current": conversation_id}
     return render(request, "inbox.html", context, browser=browser)
 
 
