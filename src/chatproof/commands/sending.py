@@ -38,13 +38,13 @@ def _number(value: str) -> str:
     return digits
 
 
-def _read(document: Path | None) -> bytes | None:
+def _read(document: Path | None, option: str = "--document") -> bytes | None:
     if document is None:
         return None
     try:
         return document.read_bytes()
     except OSError as exc:
-        raise ChatproofError(f"--document: cannot read {document}: {exc.strerror}") from None
+        raise ChatproofError(f"{option}: cannot read {document}: {exc.strerror}") from None
 
 
 @consent_app.command("record")
@@ -195,15 +195,30 @@ def send(
     language: Annotated[str, typer.Option(help="The template's language.")] = "",
     param: Annotated[list[str] | None, typer.Option(help="A body parameter (repeatable).")] = None,
     purpose: Purpose = "service",
+    attach: Annotated[
+        Path | None,
+        typer.Option(help="A file to send instead of text: image, video, audio or document."),
+    ] = None,
+    caption: Annotated[str, typer.Option(help="The attached file's caption.")] = "",
     data_dir: DataDir = None,
 ) -> None:
     """Queue a message after the policy gate allowed it; the server's outbox sends it.
 
     Example: chatproof send --to 4915112345678 --template order_update --language de --key o-4711
+
+    Example: chatproof send --to 4915112345678 --attach invoice.pdf --caption Rechnung --key r-1
     """
+    from chatproof.domain.attachments import check
     from chatproof.services.sending import Outgoing, submit
 
-    message = Outgoing(text, template, language, tuple(param or ()), purpose)
+    attachment = None
+    if attach is not None:
+        data = _read(attach, "--attach")
+        assert data is not None
+        attachment = check(data, attach.name, caption=caption)
+    elif caption:
+        raise ChatproofError("--caption: only with --attach")
+    message = Outgoing(text, template, language, tuple(param or ()), purpose, attachment)
     with components_for(data_dir) as components:
         result = submit(
             components.writer,
@@ -214,6 +229,7 @@ def send(
             idempotency_key=key,
             origin="cli",
             actor=actor(),
+            blobs=components.blobs,
         )
     decision = result.decision
     if not decision.allowed:

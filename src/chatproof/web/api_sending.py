@@ -22,6 +22,7 @@ from chatproof.archive.errors import ContentErased
 from chatproof.channels.errors import ChannelError
 from chatproof.channels.whatsapp.errors import MessageValidationError
 from chatproof.domain.accounts import Permission, Principal
+from chatproof.domain.attachments import Attachment, AttachmentError, check
 from chatproof.domain.consent import ConsentAction, ConsentError, ConsentEvent, ConsentSource
 from chatproof.domain.snippets import SnippetError, render
 from chatproof.domain.templates import TemplateProblem, TemplateSpec
@@ -36,6 +37,16 @@ ConsentKeeper = Annotated[Principal, Depends(allowed(Permission.REPLY))]
 ConsentReader = Annotated[Principal, Depends(allowed(Permission.READ_OWN))]
 
 
+class AttachmentIn(BaseModel):
+    """A file to send, base64-encoded; its type is read from its bytes (``mime_type`` is only
+    a hint, for the few types whose bytes cannot tell)."""
+
+    content_base64: str
+    filename: str = Field(default="", max_length=1000)
+    mime_type: str = Field(default="", max_length=255)
+    caption: str = ""
+
+
 class MessageIn(BaseModel):
     idempotency_key: str = Field(min_length=1, max_length=sending.MAX_KEY)
     text: str = ""
@@ -46,6 +57,8 @@ class MessageIn(BaseModel):
     language: str = ""
     body_params: list[str] = []
     purpose: str = "service"
+    attachment: AttachmentIn | None = None
+    """An image, video, audio or document instead of text (free-form, like text)."""
 
 
 class MessageToIn(MessageIn):
@@ -121,10 +134,23 @@ def _outgoing(
         language=body.language,
         body_params=tuple(body.body_params),
         purpose=body.purpose,
+        attachment=_attachment(body.attachment),
     )
 
 
+def _attachment(given: AttachmentIn | None) -> Attachment | None:
+    """Raises: AttachmentError naming the field."""
+    if given is None:
+        return None
+    try:
+        data = base64.b64decode(given.content_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise AttachmentError("content_base64 is not base64") from None
+    return check(data, given.filename, given.mime_type, given.caption)
+
+
 _BAD_INPUT = (
+    AttachmentError,
     sending.SendingError,
     TemplateProblem,
     MessageValidationError,
@@ -155,6 +181,7 @@ def send_in_conversation(
             idempotency_key=body.idempotency_key,
             origin="agent",
             actor=principal.actor,
+            blobs=request.app.state.components.blobs,
         )
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
@@ -179,6 +206,7 @@ def send_to_number(request: Request, principal: Replier, body: MessageToIn) -> J
             idempotency_key=body.idempotency_key,
             origin="agent",
             actor=principal.actor,
+            blobs=request.app.state.components.blobs,
         )
     except _BAD_INPUT as exc:
         raise _field_error(exc) from None

@@ -200,6 +200,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "composer.send": {"en": "Send", "de": "Senden"},
     "composer.allowed": {"en": "Allowed", "de": "Erlaubt"},
     "composer.blocked": {"en": "Would be refused", "de": "Würde abgelehnt"},
+    "composer.attach": {"en": "Attach a file", "de": "Datei anhängen"},
+    "composer.attach_hint": {
+        "en": "Image (JPEG, PNG, WebP, up to 5 MB), video or audio (up to 16 MB), "
+        "document (PDF, Office, text, up to 100 MB)",
+        "de": "Bild (JPEG, PNG, WebP, bis 5 MB), Video oder Audio (bis 16 MB), "
+        "Dokument (PDF, Office, Text, bis 100 MB)",
+    },
+    "composer.caption": {"en": "Caption (optional)", "de": "Bildunterschrift (optional)"},
     "panel.consents": {"en": "Consent", "de": "Einwilligung"},
     "panel.granted": {"en": "granted", "de": "erteilt"},
     "panel.not_granted": {"en": "not granted", "de": "nicht erteilt"},

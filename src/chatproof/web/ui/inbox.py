@@ -5,6 +5,7 @@ without reloading."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -12,9 +13,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from chatproof.archive.errors import ArchiveError
 from chatproof.domain.accounts import Permission
+from chatproof.domain.attachments import KINDS, LIMITS, MIB, AttachmentError, check
 from chatproof.domain.errors import DomainError
 from chatproof.domain.phone import mask_phone
 from chatproof.domain.team_inbox import parse_status, parse_view
@@ -126,6 +129,7 @@ def _composer(request: Request, browser: Browser, conversation_id: int) -> dict[
         "templates": setup.sending.catalogue.all(),
         "consents": composer.consents(request.app.state.components.reader, conversation_id),
         "key": uuid.uuid4().hex,
+        "accept": ",".join(KINDS),
     }
 
 
@@ -245,20 +249,23 @@ async def send(request: Request, browser: Replier, conversation_id: int) -> Resp
     """Hand the message to the gate and the outbox; a refusal is shown in words with its
     rule, on the page the agent wrote it on."""
     values = await posted(request, browser)
-    params = [p for p in (await request.form()).getlist("param") if isinstance(p, str)]
+    form = await request.form()
+    params = [p for p in form.getlist("param") if isinstance(p, str)]
     writer = request.app.state.components.writer
     try:
         inbox.check_reach(writer, browser.principal, conversation_id)
+        message = await _with_attachment(_outgoing(values, params), form.get("attachment"), values)
         contact_id = sending.contact_of_conversation(writer, conversation_id)
         accepted = sending.submit_to_contact(
             writer,
             contact_id,
-            _outgoing(values, params),
+            message,
             request.app.state.sending.sending,
             datetime.now(UTC),
             idempotency_key=f"ui:{values.get('key', '') or uuid.uuid4().hex}",
             origin="agent",
             actor=browser.principal.actor,
+            blobs=request.app.state.components.blobs,
         )
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
@@ -278,6 +285,24 @@ async def send(request: Request, browser: Replier, conversation_id: int) -> Resp
         "draft": values.get("text", ""),
     }
     return render(request, "inbox.html", context, browser=browser, status=403)
+
+
+async def _with_attachment(message: Outgoing, upload: object, values: dict[str, str]) -> Outgoing:
+    """The composer's file, checked, with its caption (the caption field, else the text
+    typed); the message unchanged when no file was chosen.
+
+    Raises:
+        AttachmentError: naming the field.
+    """
+    if not isinstance(upload, UploadFile) or (not upload.filename and not upload.size):
+        return message
+    largest = max(LIMITS.values())
+    if upload.size is not None and upload.size > largest:
+        raise AttachmentError(f"files may be at most {largest // MIB} MB")
+    data = await upload.read()
+    caption = values.get("caption", "").strip() or message.text
+    attachment = check(data, upload.filename or "", upload.content_type or "", caption)
+    return dataclasses.replace(message, text="", attachment=attachment)
 
 
 @router.post("/{conversation_id}/{action}")

@@ -11,6 +11,8 @@
   var preview = document.getElementById("template-preview");
   var purpose = document.getElementById("purpose");
   var gate = document.getElementById("gate");
+  var file = document.getElementById("attachment");
+  var caption = document.getElementById("caption");
   var timer = null;
   var selected = -1;
 
@@ -82,6 +84,8 @@
     check();
   });
   purpose.addEventListener("change", check);
+  // A file is free-form to the gate, like text; its caption field shows once one is chosen.
+  if (file) file.addEventListener("change", function () { caption.hidden = !file.value; check(); });
 
   function check() {
     clearTimeout(timer);
@@ -92,8 +96,9 @@
         query.set("template", template.value);
         params.querySelectorAll("input").forEach(function (i) { query.append("param", i.value); });
       } else {
-        if (!reply.value.trim()) { gate.textContent = ""; return; }
-        query.set("text", reply.value);
+        var chosen = file && file.files.length ? file.files[0].name : "";
+        if (!reply.value.trim() && !chosen) { gate.textContent = ""; return; }
+        query.set("text", reply.value.trim() ? reply.value : chosen);
       }
       var response = await fetch(form.dataset.gate + "?" + query.toString());
       if (!response.ok) return;
