@@ -6,10 +6,13 @@ access logging) driven in-process over ASGI, signed in as a supervisor.
 The data is written with bulk inserts: one contact and one conversation per customer, the
 messages spread over them (one conversation gets ``--thread`` messages), every name, number,
 text and platform object sealed as the application seals them (one data key per customer's
-contact fields, one per conversation's messages). Measured, each ``--requests`` times:
+contact fields, one per conversation's messages). The supervisor signed in has an account
+older than the data and their own read state: two conversations in three opened (most of
+those read to the end), the third never, so every list row joins and counts unread.
+Measured, each ``--requests`` times:
 
 - list: the first page of the inbox (all open conversations), page ``--pages`` + 1 of the
-  list (by cursor), and the unassigned view;
+  list (by cursor), the unassigned view, and the person's unread view;
 - thread: the thread page of the ``--thread``-message conversation (list and thread, all its
   messages shown), and the thread fragment the page reloads when something changes;
 - search (unless ``--no-search``): after indexing every message as the background indexer
@@ -64,8 +67,10 @@ def _chunks(n: int, size: int) -> Iterator[range]:
         yield range(start, min(n, start + size))
 
 
-def generate(components: Components, conversations: int, messages: int, thread: int) -> dict:
-    """Write the data set; return counts and seconds."""
+def generate(
+    components: Components, conversations: int, messages: int, thread: int, reader: int
+) -> dict:
+    """Write the data set, with ``reader``'s read state; return counts and seconds."""
     begun = time.perf_counter()
     rest = max(messages - thread, 0)
     per, extra = divmod(rest, max(conversations - 1, 1))
@@ -74,7 +79,7 @@ def generate(components: Components, conversations: int, messages: int, thread: 
         with components.writer() as uow:
             conn = uow.inbox.conn  # type: ignore[attr-defined]
             personal = uow.personal
-            contacts, convs, rows = [], [], []
+            contacts, convs, rows, seen = [], [], [], []
             for i in block:
                 subject = str(uuid.uuid4())
                 created = START + timedelta(seconds=i * 300)
@@ -104,8 +109,19 @@ def generate(components: Components, conversations: int, messages: int, thread: 
                         "last_inbound_at": last,
                         "message_count": count,
                         "unread_count": count % 3,
+                        "inbound_count": (count + 1) // 2,
                     }
                 )
+                if i % 3:
+                    inbound = (count + 1) // 2
+                    seen.append(
+                        {
+                            "user_id": reader,
+                            "conversation_id": i + 1,
+                            "seen_inbound": max(inbound - count % 3, 0),
+                            "seen_at": last,
+                        }
+                    )
                 texts, raws = [], []
                 for k in range(count):
                     text = f"{WORDS[(i + k) % len(WORDS)]} Nachricht {k} von {name}"
@@ -138,6 +154,8 @@ def generate(components: Components, conversations: int, messages: int, thread: 
                     next_message += 1
             conn.execute(insert(t.contacts), contacts)
             conn.execute(insert(t.conversations), convs)
+            if seen:
+                conn.execute(insert(t.read_states), seen)
             for part in _chunks(len(rows), CHUNK):
                 conn.execute(insert(t.messages), rows[part.start : part.stop])
             uow.commit()
@@ -193,6 +211,7 @@ async def measure(
             "list: first page": "/inbox",
             f"list: page {pages + 1} (cursor)": f"/inbox?cursor={deep}",
             "list: unassigned": "/inbox?view=unassigned",
+            "list: unread": "/inbox?view=unread",
             "thread page": "/inbox/1",
             "thread fragment": "/inbox/fragment/thread/1",
         }
@@ -275,16 +294,16 @@ def main(argv: list[str] | None = None) -> int:
 def _prepare(
     components: Components, args: argparse.Namespace, console: Console
 ) -> tuple[dict, dict[str, float] | None]:
-    add_user(
+    lead, _ = add_user(
         components.writer,
         "bench",
-        datetime.now(UTC),
+        START - timedelta(days=1),
         username="lead",
         role=Role.SUPERVISOR,
         password=PASSWORD,
     )
     console.print(f"generating {args.conversations:,} conversations …")
-    data = generate(components, args.conversations, args.messages, args.thread)
+    data = generate(components, args.conversations, args.messages, args.thread, lead.id)
     console.print(f"generated in {data['seconds']} s")
     index = None
     if not args.no_search:

@@ -22,7 +22,8 @@ def test_a_tiny_run_reports_every_request(
     assert report["data"]["conversations"] == 120
     assert report["data"]["messages"] == 1200
     timings = report["server_ms"]
-    assert len(timings) == 7
+    assert len(timings) == 8
+    assert "list: unread" in timings
     assert report["search_index"]["messages"] == 1200
     for row in timings.values():
         assert row["n"] == 3 and 0 < row["p50"] <= row["p95"] <= row["max"]
