@@ -215,8 +215,9 @@ def send_to_number(request: Request, principal: Replier, body: MessageToIn) -> J
 
 @router.get("/outbox/{outbox_id}")
 def outbox_message(request: Request, principal: Replier, outbox_id: int) -> dict[str, Any]:
-    """Where a message stands: queued, in_flight, sent (with delivery), failed with code and
-    reason, refused, or unknown (``may_resend`` once the grace period passed)."""
+    """Where a message stands: queued, uploading (its attachment), in_flight, sent (with
+    delivery), failed with code and reason, refused, or unknown (``may_resend`` once the
+    grace period passed)."""
     try:
         found = sending.outbox_view(
             _writer(request),
