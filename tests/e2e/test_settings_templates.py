@@ -4,6 +4,7 @@ approved; submission and sync are log entries naming who did it and what."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -127,3 +128,36 @@ async def test_a_bad_template_is_a_400_and_a_refusal_by_the_platform_a_502(
         assert "The platform did not accept the request" in again.text
         assert "already exists" in again.text
         assert len(log_of(linked, "templates.submitted")) == 1
+
+
+async def test_the_platforms_review_webhook_syncs_the_templates_by_itself(
+    linked_factory: LinkedFactory,
+) -> None:
+    linked = await linked_factory()
+    await linked.control.put("/_emulator/templates/review", json={"seconds": 0.05})
+    async with browser_of(linked) as browser:
+        page = await browser.get("/admin/settings")
+        form = {
+            "csrf": csrf_of(page),
+            "name": "rueckruf",
+            "language": "de",
+            "category": "utility",
+            "text": "Wir rufen Sie um {{1}} zurück.",
+            "examples": "15 Uhr",
+        }
+        assert (await browser.post("/admin/settings/templates", data=form)).status_code == 303
+
+        async def approved_by_review() -> bool:
+            synced = await asyncio.to_thread(log_of, linked, "templates.synced")
+            return any(
+                s["actor"] == "platform:template_review"
+                and "rueckruf/de/utility/approved" in s["templates"]
+                for s in synced
+            )
+
+        await linked.wait(approved_by_review)
+        page = await browser.get("/admin/settings")
+        row = row_of(page, "rueckruf")
+        assert "approved" in row and "not approved" not in row
+        listed = (await linked.api.get("/api/templates")).json()
+        assert any(t["name"] == "rueckruf" and t["approved"] for t in listed)

@@ -18,6 +18,7 @@ from chatproof.domain.templates import TemplateProblem, TemplateSpec, from_platf
 from chatproof.store import UnitOfWork
 
 SYNC_CLASS = "books_and_records"
+REVIEW_FIELD = "message_template_status_update"
 
 Fetch = Callable[[str], Awaitable[list[Mapping[str, Any]]]]
 Create = Callable[[str, Mapping[str, Any]], Awaitable[Mapping[str, Any]]]
@@ -170,6 +171,13 @@ def store(
         )
         append(uow.log, [entry], now)
         uow.commit()
+
+
+def reviews_after(reader: Callable[[], UnitOfWork], position: int | None) -> tuple[int, int]:
+    """The newest platform event's id, and how many template reviews (status webhooks) the
+    platform reported after ``position``: a reason to sync."""
+    with reader() as uow:
+        return uow.settings.platform_events_after(position, REVIEW_FIELD)
 
 
 def load(uow_factory: Callable[[], UnitOfWork]) -> list[TemplateSpec]:

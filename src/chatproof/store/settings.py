@@ -53,6 +53,11 @@ class SettingsRepository(ABC):
     def recent_entries(self, kinds: Sequence[str], limit: int) -> list[tuple[int, bytes]]:
         """The newest log entries of ``kinds``, newest first, as (index, leaf)."""
 
+    @abstractmethod
+    def platform_events_after(self, position: int | None, field: str) -> tuple[int, int]:
+        """The newest platform event's id, and how many events of ``field`` came after
+        ``position`` (none asked for when ``position`` is None)."""
+
 
 class SqlAlchemySettingsRepository(SettingsRepository):
     def __init__(self, conn: Connection) -> None:
@@ -98,6 +103,15 @@ class SqlAlchemySettingsRepository(SettingsRepository):
             select(e.idx, e.leaf).where(e.kind.in_(list(kinds))).order_by(e.idx.desc()).limit(limit)
         )
         return [(r.idx, bytes(r.leaf)) for r in self.conn.execute(query)]
+
+    def platform_events_after(self, position: int | None, field: str) -> tuple[int, int]:
+        e = t.platform_events.c
+        latest = int(self.conn.execute(select(func.max(e.id))).scalar() or 0)
+        if position is None or latest <= position:
+            return latest, 0
+        # Only the ids after ``position`` are looked at, through the primary key.
+        count = select(func.count()).where(e.id > position, e.id <= latest, e.field == field)
+        return latest, int(self.conn.execute(count).scalar() or 0)
 
 
 def _setting(row: Any) -> StoredSetting:

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chatproof.archive.blobs import BlobStore
@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 REACTION_POLL = 0.25
 TEMPLATE_REFRESH = 30.0
 SETTINGS_REFRESH = 2.0
+TEMPLATE_REVIEW_POLL = 2.0
+REVIEW_ACTOR = "platform:template_review"
 NO_PRIVACY_NOTICE_WARNING = (
     "no privacy notice is configured: new contacts get no Art. 13 GDPR notice; set "
     "[automations] privacy_notice_de and privacy_notice_en"
@@ -239,6 +241,33 @@ async def refresh_templates(
         await asyncio.sleep(poll)
 
 
+async def follow_template_reviews(
+    catalogue: TemplateCatalogue,
+    client: CloudApiClient,
+    writer: Callable[[], UnitOfWork],
+    reader: Callable[[], UnitOfWork],
+    waba_id: str,
+    poll: float = TEMPLATE_REVIEW_POLL,
+) -> None:
+    """Sync the templates when the platform reports a review (a submitted template approved
+    or rejected, one paused), so agents can use an approved one without anyone pressing
+    "sync now". The sync is a log entry like any other."""
+    seen, _ = await asyncio.to_thread(templates.reviews_after, reader, None)
+    while True:
+        await asyncio.sleep(poll)
+        try:
+            latest, reviewed = await asyncio.to_thread(templates.reviews_after, reader, seen)
+            if reviewed:
+                report = await templates.fetch(client.list_templates, waba_id)
+                now = datetime.now(UTC)
+                await asyncio.to_thread(templates.store, writer, report, REVIEW_ACTOR, now)
+                catalogue.replace_synced(report.templates)
+                logger.info("synced %d templates after a review", len(report.templates))
+            seen = latest
+        except Exception:
+            logger.exception("syncing the templates after a review failed")
+
+
 def background_tasks(
     setup: SendingSetup,
     writer: Callable[[], UnitOfWork],
@@ -263,7 +292,7 @@ def background_tasks(
         blobs=blobs,
     )
     processor = ReactionProcessor(writer, setup.sending, automations, reader=reader)
-    return [
+    tasks = [
         asyncio.create_task(refresh_templates(setup.sending.catalogue, reader), name="templates"),
         asyncio.create_task(worker.run(), name="outbox"),
         asyncio.create_task(run_reactions(processor, give_way=give_way), name="reactions"),
@@ -271,3 +300,8 @@ def background_tasks(
             refresh_automations(processor, setup, reader, revision), name="settings"
         ),
     ]
+    waba_id = setup.settings.templates.waba_id if setup.settings is not None else ""
+    if waba_id:
+        reviews = follow_template_reviews(setup.sending.catalogue, client, writer, reader, waba_id)
+        tasks.append(asyncio.create_task(reviews, name="template reviews"))
+    return tasks
