@@ -156,14 +156,23 @@ def system_facts(components: Components, language: str | None = None) -> SystemF
         roles=tuple(r.value for r in Role),
         totp_roles=tuple(r.value for r in Role if r in TOTP_REQUIRED),
         backup=org.backup,
-        privacy_notice=bool(
-            settings.automations.privacy_notice_de or settings.automations.privacy_notice_en
-        ),
+        privacy_notice=_privacy_notice_in_force(components),
         opt_in_text_version=settings.sending.opt_in_text_version,
         media_max_bytes=settings.media.max_bytes,
         software_version=__version__,
         language=chosen,
     )
+
+
+def _privacy_notice_in_force(components: Components) -> bool:
+    """Whether new contacts get an Art. 13 notice: the file's texts, unless an admin changed
+    them since (``chatproof settings``, the settings page)."""
+    from chatproof.services import settings as operational
+
+    a = components.settings.automations
+    defaults = {"privacy_notice_de": a.privacy_notice_de, "privacy_notice_en": a.privacy_notice_en}
+    found = operational.effective(components.reader, defaults)
+    return bool(found["privacy_notice_de"].value or found["privacy_notice_en"].value)
 
 
 def _witness(config: dict[str, Any]) -> str:

@@ -82,3 +82,22 @@ def test_bad_input_is_one_line_naming_the_field(data_dir: tuple[str, ...], run: 
     assert out.startswith("Error: away_de: was changed by cli:petra")
     run("settings", "set", "away_de", *data_dir, code=2)
     assert len(json.loads(run("settings", "history", "--json", *data_dir))) == 1
+
+
+def test_the_facts_in_force_follow_a_stored_privacy_notice(
+    data_dir: tuple[str, ...], run: Run, database_url: str
+) -> None:
+    from chatproof.bootstrap import build, system_facts
+    from chatproof.config import load_settings
+
+    def notice_in_force() -> bool:
+        settings = load_settings(Path(data_dir[1]), {"CHATPROOF_DATABASE_URL": database_url})
+        components = build(settings, run_migrations=False)
+        try:
+            return system_facts(components).privacy_notice
+        finally:
+            components.close()
+
+    assert not notice_in_force()
+    run("settings", "set", "privacy_notice_de", "Datenschutz: https://example.de/ds", *data_dir)
+    assert notice_in_force()
