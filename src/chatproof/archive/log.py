@@ -139,12 +139,29 @@ def envelope(index: int, draft: EntryDraft) -> dict[str, Any]:
 
 
 def encode_leaf(index: int, draft: EntryDraft) -> bytes:
+    """``canonical_json(envelope(index, draft))``, written out member by member in JCS order
+    (a test holds the two equal): every entry the archive takes is encoded here, and building
+    the envelope's dictionaries only to sort them again cost half the encoding."""
     # Only the attributes can hold what JCS would write differently; the rest of the envelope
-    # is typed by ``EntryDraft``, and checking it on every append cost as much as encoding.
-    _refuse_floats(draft.attributes)
+    # is typed by ``EntryDraft``.
     if index > _JCS_INT:
         raise ArchiveError("log envelopes hold no integers beyond ±2^53")
-    return _JCS.encode(envelope(index, draft)).encode()
+    members = []
+    if draft.attributes:
+        _refuse_floats(draft.attributes)
+        members.append('"attributes":' + _JCS.encode(dict(draft.attributes)))
+    if draft.content is not None:
+        members.append('"content":"' + base64.b64encode(draft.content).decode("ascii") + '"')
+    members.append(f'"index":{index},"kind":{_string(draft.kind)}')
+    if draft.platform_id_hash:
+        members.append('"platform_id":' + _string(draft.platform_id_hash))
+    members.append(
+        f'"retention":{{"class":{_string(draft.retention_class)},"start_year":{draft.start_year}}}'
+    )
+    if draft.subject_id:
+        members.append('"subject":' + _string(draft.subject_id))
+    members.append(f'"time":"{_iso_ms(draft.at)}","v":{ENVELOPE_VERSION}')
+    return ("{" + ",".join(members) + "}").encode()
 
 
 _JCS_INT = 2**53 - 1
@@ -163,6 +180,8 @@ def canonical_json(document: Mapping[str, Any]) -> bytes:
 
 
 _JCS = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_string = json.encoder.encode_basestring
+"""A JSON string as ``_JCS`` writes it: only quote, backslash and control characters escaped."""
 
 
 def _refuse_floats(value: object) -> None:
@@ -195,8 +214,8 @@ _PLAIN = frozenset({str, bool, type(None)})
 
 
 def _iso_ms(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """``2026-01-02T03:04:05.678Z``"""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def append(repository: LogRepository, drafts: Sequence[EntryDraft], now: datetime) -> list[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Row, Table
@@ -106,7 +107,7 @@ class Statements:
         found: list[Row] = []
         for part in chunks(list(rows), max(1, MAX_PARAMETERS // len(columns))):
             text = head + ", ".join([one] * len(part)) + tail
-            result = self.conn.exec_driver_sql(text, tuple(v for row in part for v in row))
+            result = self.conn.exec_driver_sql(text, tuple(chain.from_iterable(part)))
             if returning:
                 found.extend(result.all())
         return found

@@ -71,15 +71,32 @@ def test_values_whose_jcs_form_would_differ_are_refused(document: dict, match: s
     st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), values, max_size=6),
     st.integers(0, 2**53 - 1),
     text,
+    text,
+    st.none() | text,
+    st.none() | text,
+    st.none() | st.binary(max_size=40),
+    st.datetimes(timezones=st.just(UTC)),
+    st.integers(1970, 9999),
 )
-def test_a_leaf_is_the_jcs_of_its_envelope_whatever_the_attributes(
-    attributes: dict, index: int, kind: str
+def test_a_leaf_is_the_jcs_of_its_envelope_whatever_it_holds(
+    attributes: dict,
+    index: int,
+    kind: str,
+    retention_class: str,
+    subject_id: str | None,
+    platform_id_hash: str | None,
+    content: bytes | None,
+    at: datetime,
+    start_year: int,
 ) -> None:
     draft = EntryDraft(
         kind=kind,
-        at=datetime(2026, 1, 2, tzinfo=UTC),
-        retention_class="business_letter",
-        start_year=2026,
+        at=at,
+        retention_class=retention_class,
+        start_year=start_year,
+        subject_id=subject_id,
+        platform_id_hash=platform_id_hash,
+        content=content,
         attributes=attributes,
     )
     assert encode_leaf(index, draft) == rfc8785.dumps(envelope(index, draft))
