@@ -1,7 +1,8 @@
 """The query plans of the inbox list and the unread counts, without timing anything: writes a
 small data set as ``bench/inbox.py`` does (a supervisor with their own read state), runs the
 list views, the unread total and opening a thread through the services, and prints SQLite's
-``EXPLAIN QUERY PLAN`` for each statement that reads conversations. A plan that walks
+``EXPLAIN QUERY PLAN`` (PostgreSQL's ``EXPLAIN`` with ``--database-url``) for each statement
+that reads conversations or read state. A plan that walks
 ``ix_conversations_last_message_at`` and reaches everything else by primary key or index
 stays cheap at any size; a ``SCAN`` of a table or a ``TEMP B-TREE`` for the order would not.
 
@@ -34,11 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=2000)
     parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument(
+        "--database-url", default="", help="an empty PostgreSQL database instead of SQLite"
+    )
     args = parser.parse_args(argv)
+    environ = {"CHATPROOF_DATABASE_URL": args.database_url} if args.database_url else {}
     root = Path(tempfile.mkdtemp(prefix="chatproof-plans-"))
     try:
         initialise(root / "data")
-        components = build(load_settings(root / "data", {}))
+        components = build(load_settings(root / "data", environ))
         try:
             user, _ = add_user(
                 components.writer,
@@ -57,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
                 password=PASSWORD,
             )
             generate(components, args.conversations, args.messages, 50, user.id)
+            with components.engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")
             statements: list[tuple[str, Any]] = []
 
             def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -92,8 +99,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _explain(engine: Any, name: str, statement: str, parameters: Any) -> None:
+    explain = "EXPLAIN " if engine.dialect.name == "postgresql" else "EXPLAIN QUERY PLAN "
     with engine.connect() as conn:
-        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+        rows = conn.exec_driver_sql(explain + statement, parameters).all()
     print(f"== {name}\n{' '.join(statement.split())[:300]}")
     for row in rows:
         print("   ", row[-1])
