@@ -178,3 +178,26 @@ def test_large_files_are_imported_under_a_progress_bar(
     result = run(data_dir, "import", "whatsapp-export", str(export), "--business-name", "Weber")
     assert result.exit_code == 0, result.output
     assert "10 messages read, 10 added" in result.stdout
+
+
+def test_several_files_are_imported_together_under_one_progress_bar(
+    data_dir: Path, export: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    later = tmp_path / f"{CHAT} (2).txt"
+    later.write_bytes(
+        (SAMPLES / "android-de-24h.txt").read_bytes() + b"20.03.24, 10:00 - Weber: Neu\n"
+    )
+    monkeypatch.setattr(imports, "PROGRESS_FROM_BYTES", 0)
+    result = run(
+        data_dir,
+        "import",
+        "whatsapp-export",
+        str(export),
+        str(later),
+        "--business-name",
+        "Weber",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    summaries = json.loads(result.stdout)
+    assert [(s["file"], s["added"]) for s in summaries] == [(export.name, 10), (later.name, 1)]

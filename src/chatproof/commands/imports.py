@@ -68,9 +68,10 @@ def whatsapp_export(
 ) -> None:
     """Import WhatsApp "Export chat" files (Android or iOS, any locale) into the archive.
 
-    The format is detected and reported with how sure the detection is. Each file is imported
-    in one transaction; importing the same export again adds nothing, a later export of the
-    same chat adds only the new messages. Unreadable lines are reported by number and skipped.
+    The format is detected and reported with how sure the detection is. All files are
+    imported in one transaction: a fatal error in any imports none. Importing the same export
+    again adds nothing, a later export of the same chat adds only the new messages.
+    Unreadable lines are reported by number and skipped.
 
     Example: chatproof import whatsapp-export "WhatsApp Chat mit +49 151 2345678.zip"
     """
@@ -93,14 +94,14 @@ def whatsapp_export(
             if not jsonl:
                 _report(results, as_json)
             return
-        # Every file is checked before any is imported: a typo in the fifth file should not
-        # leave the first four imported and the rest not.
+        # Every file is checked before the import starts: a typo in the fifth file is
+        # reported before the first four have been read.
         for export in exports:
             detect_format(export, options)
             contact_of(export, options)
         if not options.business_name:
             options = ImportOptions(_ask_business_name(), contact, order, time_format)
-        summaries = [_import(export, options, data_dir) for export in exports]
+        summaries = _import(exports, options, data_dir)
     _report([s.as_dict() for s in summaries], as_json)
 
 
@@ -162,17 +163,20 @@ def _dry_run(export: ExportFile, options: ImportOptions, jsonl: bool) -> dict[st
     }
 
 
-def _import(export: ExportFile, options: ImportOptions, data_dir: Path | None) -> ImportSummary:
+def _import(
+    exports: list[ExportFile], options: ImportOptions, data_dir: Path | None
+) -> list[ImportSummary]:
     from functools import partial
 
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from chatproof.services.importing import import_export
+    from chatproof.services.importing import import_exports
     from chatproof.store.imports import SqlAlchemyImportUnitOfWork
 
     with components_for(data_dir) as components, ExitStack() as stack:
         progress = None
-        if export.size >= PROGRESS_FROM_BYTES:
+        total = sum(export.size for export in exports)
+        if total >= PROGRESS_FROM_BYTES:
             bar = stack.enter_context(
                 Progress(
                     TextColumn("{task.description}"),
@@ -183,10 +187,12 @@ def _import(export: ExportFile, options: ImportOptions, data_dir: Path | None) -
                     transient=True,
                 )
             )
-            task = bar.add_task(f"importing {export.name}", total=export.size)
+            task = bar.add_task("importing", total=total)
+            before = {e: sum(x.size for x in exports[:i]) for i, e in enumerate(exports)}
 
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
+            def progress(export: ExportFile, done: int, _: int) -> None:
+                description = f"importing {export.name}"
+                bar.update(task, completed=before[export] + done, description=description)
 
         factory = partial(
             SqlAlchemyImportUnitOfWork,
@@ -194,24 +200,26 @@ def _import(export: ExportFile, options: ImportOptions, data_dir: Path | None) -
             components.sealing,
             components.pseudonyms,
         )
-        summary = import_export(
+        summaries = import_exports(
             factory,
             components.blobs,
-            export,
+            exports,
             options,
             tz=components.timezone,
             actor=actor(),
             now=datetime.now(UTC),
             progress=progress,
         )
-    for bad in summary.bad_line_reports:
-        typer.echo(f"{export.name}: line {bad.line}: {bad.reason}", err=True)
-    if summary.bad_lines > len(summary.bad_line_reports):
-        more = summary.bad_lines - len(summary.bad_line_reports)
-        typer.echo(f"{export.name}: … and {more} more unreadable lines", err=True)
-    for warning in summary.warnings:
-        typer.echo(f"Warning: {export.name}: {warning}", err=True)
-    return summary
+    for summary in summaries:
+        name = summary.file
+        for bad in summary.bad_line_reports:
+            typer.echo(f"{name}: line {bad.line}: {bad.reason}", err=True)
+        if summary.bad_lines > len(summary.bad_line_reports):
+            more = summary.bad_lines - len(summary.bad_line_reports)
+            typer.echo(f"{name}: … and {more} more unreadable lines", err=True)
+        for warning in summary.warnings:
+            typer.echo(f"Warning: {name}: {warning}", err=True)
+    return summaries
 
 
 def _report(results: list[dict[str, Any]], as_json: bool) -> None:

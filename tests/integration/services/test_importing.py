@@ -26,6 +26,7 @@ from chatproof.services.importing import (
     ImportOptions,
     ImportSummary,
     import_export,
+    import_exports,
 )
 from chatproof.services.media import read_media
 from chatproof.store import UnitOfWork
@@ -252,6 +253,50 @@ def test_a_failure_half_way_imports_nothing(
         run(importer, FullDisk(tmp_path / "media"), path)
     for table in (t.contacts, t.conversations, t.messages, t.imports, t.log_entries):
         assert count(engine, table) == 0
+
+
+def run_all(
+    importer: Callable[[], ImportUnitOfWork], blobs: BlobStore, paths: list[Path]
+) -> list[ImportSummary]:
+    exports = [ExportFile(path) for path in paths]
+    try:
+        return import_exports(
+            importer, blobs, exports, WEBER, tz=BERLIN, actor="cli:maria", now=NOW
+        )
+    finally:
+        for export in exports:
+            export.close()
+
+
+def test_several_files_are_one_transaction_a_bad_one_imports_none(
+    importer: Callable[[], ImportUnitOfWork], blobs: BlobStore, engine: Engine, tmp_path: Path
+) -> None:
+    good = write_export(tmp_path, sample("android-de-24h.txt"))
+    bad = write_export(tmp_path, sample("not-an-export.txt"), name="WhatsApp Chat mit +49 30 1234")
+
+    with pytest.raises(UnrecognisedExport):
+        run_all(importer, blobs, [good, bad])
+
+    for table in (t.contacts, t.conversations, t.messages, t.imports, t.log_entries):
+        assert count(engine, table) == 0
+
+
+def test_in_one_run_a_later_export_adds_only_its_news_and_a_known_one_writes_nothing(
+    importer: Callable[[], ImportUnitOfWork], blobs: BlobStore, engine: Engine, tmp_path: Path
+) -> None:
+    earlier = "12.03.24, 14:05 - Max Mustermann: ok\n12.03.24, 14:06 - Fahrradladen Weber: Danke\n"
+    later = earlier + "13.03.24, 09:00 - Max Mustermann: ok\n"
+    first = write_export(tmp_path, earlier)
+    second = write_export(tmp_path, later, name=NUMBER_FILE + " (2)")
+
+    summaries = run_all(importer, blobs, [first, second, first])
+
+    assert [(s.added, s.already_imported) for s in summaries] == [(2, 0), (1, 2), (0, 2)]
+    assert summaries[2].import_id is None
+    assert count(engine, t.messages) == 3
+    assert count(engine, t.imports) == 2
+    provenance = [e for e in log_entries(engine) if e["kind"] == "import.provenance"]
+    assert [e["attributes"]["added"] for e in provenance] == [2, 1]
 
 
 def test_the_contact_comes_from_the_option_or_the_file_name(

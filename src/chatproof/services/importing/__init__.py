@@ -8,6 +8,7 @@ from chatproof.services.importing.use_case import (
     contact_of,
     detect_format,
     import_export,
+    import_exports,
     preview,
 )
 
@@ -19,5 +20,6 @@ __all__ = [
     "contact_of",
     "detect_format",
     "import_export",
+    "import_exports",
     "preview",
 ]

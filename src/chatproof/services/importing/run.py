@@ -10,7 +10,7 @@ import hashlib
 import json
 import mimetypes
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from itertools import islice
@@ -69,7 +69,7 @@ class ImportRun:
         export: ExportFile,
         business_name: str,
         contact: ImportedContact,
-        import_id: int,
+        start: Callable[[], int],
         tz: ZoneInfo,
         now: datetime,
     ) -> None:
@@ -78,7 +78,9 @@ class ImportRun:
         self.export = export
         self.business = business_name.strip()
         self.contact = contact
-        self.import_id = import_id
+        self._start = start
+        self.import_id: int | None = None
+        """Set when the first new message is stored: an import that adds nothing writes nothing."""
         self.tz = tz
         self.now = now
         self.read = self.added = self.entries = 0
@@ -122,6 +124,9 @@ class ImportRun:
         fresh = [(f, m) for f, m in zip(fingerprints, chunk, strict=True) if f not in known]
         if not fresh:
             return
+        import_id = self.import_id
+        if import_id is None:
+            import_id = self.import_id = self._start()
         tz = self.tz
         times = [m.at.replace(tzinfo=tz) for _, m in fresh]
         personal.prepare({(subject, at.year): (subject, at) for at in times}.values())
@@ -147,7 +152,7 @@ class ImportRun:
             platform_id, text, sealed_raw, filename = personal.seal_fields(
                 subject,
                 [
-                    f"import:{self.import_id}:{m.line}",
+                    f"import:{import_id}:{m.line}",
                     m.text,
                     json.dumps(raw, ensure_ascii=False),
                     m.attachment,
@@ -183,7 +188,7 @@ class ImportRun:
                 row.sent_at,
                 platform_id_hash=row.fingerprint,
                 content=row.raw,
-                import_id=self.import_id,
+                import_id=import_id,
                 line=row.line,
                 type=row.type,
                 **detail,
@@ -192,7 +197,7 @@ class ImportRun:
         ]
         indexes = append(uow.log, entries, self.now)
         ids = uow.imports.add_messages(
-            self.import_id, self.contact.conversation_id, rows, indexes, self.now
+            import_id, self.contact.conversation_id, rows, indexes, self.now
         )
         if len(ids) != len(rows):
             raise ImportFileError(

@@ -13,8 +13,8 @@ chat adds only what is new.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -39,6 +39,8 @@ from chatproof.store.imports import ImportRecord, ImportUnitOfWork
 
 Progress = Callable[[int, int], None]
 """``progress(bytes_read, bytes_total)``"""
+FileProgress = Callable[["ExportFile", int, int], None]
+"""``progress(file, bytes_read, bytes_total)``, the bytes of that file"""
 
 
 @dataclass(frozen=True)
@@ -137,96 +139,139 @@ def import_export(
     now: datetime,
     progress: Progress | None = None,
 ) -> ImportSummary:
-    """Import one export in one transaction; nothing is written when nothing is new.
+    """``import_exports`` for one file."""
+    report = None if progress is None else lambda _, done, total: progress(done, total)
+    (summary,) = import_exports(
+        uow_factory, blobs, [export], options, tz=tz, actor=actor, now=now, progress=report
+    )
+    return summary
+
+
+def import_exports(
+    uow_factory: Callable[[], ImportUnitOfWork],
+    blobs: BlobStore,
+    exports: Sequence[ExportFile],
+    options: ImportOptions,
+    *,
+    tz: ZoneInfo,
+    actor: str,
+    now: datetime,
+    progress: FileProgress | None = None,
+) -> list[ImportSummary]:
+    """Import the files in one transaction: a fatal error in any of them imports none.
+    A file with nothing new writes nothing.
 
     Raises:
-        UnrecognisedExport: the file is not a chat export (nothing was stored).
+        UnrecognisedExport: a file is not a chat export (nothing was stored).
         ImportFileError, InvalidPhoneNumber: see ``contact_of``.
     """
+    with uow_factory() as uow:
+        summaries = [
+            _import_into(uow, blobs, export, options, tz, actor, now, progress)
+            for export in exports
+        ]
+        if any(summary.added for summary in summaries):
+            uow.commit()
+    return summaries
+
+
+def _import_into(
+    uow: ImportUnitOfWork,
+    blobs: BlobStore,
+    export: ExportFile,
+    options: ImportOptions,
+    tz: ZoneInfo,
+    actor: str,
+    now: datetime,
+    progress: FileProgress | None,
+) -> ImportSummary:
     detection = detect_format(export, options)
     wa_id = contact_of(export, options)
     sha256 = export.sha256()
-    with uow_factory() as uow:
-        name = export.chat_name if number_in_file_name(export.name) is None else ""
-        contact = uow.imports.ensure_contact(wa_id, name, now)
-        file_name = uow.personal.seal_text(contact.subject_id, export.name, now)
-        assert file_name is not None
-        record = ImportRecord(
-            conversation_id=contact.conversation_id,
-            file_sha256=sha256,
-            file_name=file_name,
-            format=detection.format.describe(),
-            confidence_pct=round(detection.confidence * 100),
-            importer_version=chatproof.__version__,
-            timezone=tz.key,
-            imported_by=actor,
-            imported_at=now,
-        )
-        import_id = uow.imports.start(record)
-        run = ImportRun(uow, blobs, export, options.business_name, contact, import_id, tz, now)
-        parsed = parse(export.blocks(), detection.format)
-        for chunk in chunks(run.messages(parsed)):
-            with collector_paused():
-                run.store(chunk)
-            # Data keys are written as the import goes, not all at the commit: memory stays
-            # flat however long the chat is.
-            uow.personal.sealer.flush()
-            if progress is not None:
-                progress(export.position, export.size)
-        counts = run.counts()
-        summary = ImportSummary(
-            file=export.name,
-            sha256=sha256,
-            format=detection.format.describe(),
-            confidence=detection.confidence,
-            evidence=detection.order_evidence,
-            messages=run.read,
-            added=run.added,
-            already_imported=run.read - run.added,
-            bad_lines=run.bad_count,
-            bad_line_reports=tuple(run.bad),
-            media_stored=run.media_stored,
-            media_missing=run.media_missing,
-            log_entries=run.entries + (1 if run.added else 0),
-            import_id=import_id if run.added else None,
-            conversation_id=contact.conversation_id if run.added else None,
-            warnings=run.warnings(),
-        )
-        if not run.added:
-            return summary
-        uow.imports.finish(import_id, contact.conversation_id, counts, run.last_at)
-        provenance = {
-            "file_name": export.name,
-            "sha256": sha256,
-            "format": record.format,
-            "confidence": detection.confidence,
-            "evidence": detection.order_evidence,
-            "importer_version": record.importer_version,
-            "imported_by": actor,
-            "imported_at": now.isoformat(),
-            "timezone": tz.key,
-        }
-        content = uow.personal.seal_bytes(
-            contact.subject_id, json.dumps(provenance, ensure_ascii=False).encode(), now
-        )
-        entry = uow.personal.entry(
-            "import.provenance",
-            contact.subject_id,
-            now,
-            content=content,
-            import_id=import_id,
-            sha256=sha256,
-            format=record.format,
-            confidence_pct=record.confidence_pct,
-            importer_version=record.importer_version,
-            timezone=tz.key,
-            imported_by=actor,
-            messages=counts.messages_read,
-            added=counts.messages_added,
-            bad_lines=counts.bad_lines,
-            media_stored=counts.media_stored,
-            media_missing=counts.media_missing,
-        )
-        append(uow.log, [entry], now)
-        uow.commit()
+    name = export.chat_name if number_in_file_name(export.name) is None else ""
+    contact = uow.imports.ensure_contact(wa_id, name, now)
+    record = ImportRecord(
+        conversation_id=contact.conversation_id,
+        file_sha256=sha256,
+        file_name=b"",
+        format=detection.format.describe(),
+        confidence_pct=round(detection.confidence * 100),
+        importer_version=chatproof.__version__,
+        timezone=tz.key,
+        imported_by=actor,
+        imported_at=now,
+    )
+
+    def start() -> int:
+        """The import's provenance row, written once the file turns out to add something."""
+        sealed_name = uow.personal.seal_text(contact.subject_id, export.name, now)
+        assert sealed_name is not None
+        return uow.imports.start(replace(record, file_name=sealed_name))
+
+    run = ImportRun(uow, blobs, export, options.business_name, contact, start, tz, now)
+    parsed = parse(export.blocks(), detection.format)
+    for chunk in chunks(run.messages(parsed)):
+        with collector_paused():
+            run.store(chunk)
+        # Data keys are written as the import goes, not all at the commit: memory stays
+        # flat however long the chat is.
+        uow.personal.sealer.flush()
+        if progress is not None:
+            progress(export, export.position, export.size)
+    counts = run.counts()
+    summary = ImportSummary(
+        file=export.name,
+        sha256=sha256,
+        format=detection.format.describe(),
+        confidence=detection.confidence,
+        evidence=detection.order_evidence,
+        messages=run.read,
+        added=run.added,
+        already_imported=run.read - run.added,
+        bad_lines=run.bad_count,
+        bad_line_reports=tuple(run.bad),
+        media_stored=run.media_stored,
+        media_missing=run.media_missing,
+        log_entries=run.entries + (1 if run.added else 0),
+        import_id=run.import_id,
+        conversation_id=contact.conversation_id if run.added else None,
+        warnings=run.warnings(),
+    )
+    if run.import_id is None:
+        return summary
+    uow.imports.finish(run.import_id, contact.conversation_id, counts, run.last_at)
+    provenance = {
+        "file_name": export.name,
+        "sha256": sha256,
+        "format": record.format,
+        "confidence": detection.confidence,
+        "evidence": detection.order_evidence,
+        "importer_version": record.importer_version,
+        "imported_by": actor,
+        "imported_at": now.isoformat(),
+        "timezone": tz.key,
+    }
+    content = uow.personal.seal_bytes(
+        contact.subject_id, json.dumps(provenance, ensure_ascii=False).encode(), now
+    )
+    entry = uow.personal.entry(
+        "import.provenance",
+        contact.subject_id,
+        now,
+        content=content,
+        import_id=run.import_id,
+        sha256=sha256,
+        format=record.format,
+        confidence_pct=record.confidence_pct,
+        importer_version=record.importer_version,
+        timezone=tz.key,
+        imported_by=actor,
+        messages=counts.messages_read,
+        added=counts.messages_added,
+        bad_lines=counts.bad_lines,
+        media_stored=counts.media_stored,
+        media_missing=counts.media_missing,
+    )
+    append(uow.log, [entry], now)
+    uow.personal.sealer.flush()
     return summary
