@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -136,7 +137,7 @@ messages = Table(
     Column("text", LargeBinary),
     Column("raw", LargeBinary, nullable=False),
     Column("context_hash", Hash),
-    Column("related_hash", Hash, index=True),
+    Column("related_hash", Hash),
     Column("state", String(16)),
     Column("state_at", Moment),
     Column("error_code", Integer),
@@ -155,7 +156,14 @@ messages = Table(
     Column("log_index", BigInteger),
     Index(None, "conversation_id", "id"),
     Index(None, "sent_at"),
-    Index(None, "media_state", "media_next_attempt_at"),
+    # Most messages carry no media: only those that do are indexed.
+    Index(
+        "ix_messages_media_state_media_next_attempt_at",
+        "media_state",
+        "media_next_attempt_at",
+        sqlite_where=text("media_state IS NOT NULL"),
+        postgresql_where=text("media_state IS NOT NULL"),
+    ),
 )
 
 statuses = Table(
