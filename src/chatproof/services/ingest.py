@@ -44,6 +44,10 @@ def ingest(
     parsed = [(r.body, r.batch) for r in received if r.batch is not None]
     rejected = [r for r in received if r.batch is None]
     with uow_factory() as uow:
+        # The log's lock first, before any row gets its id: ingest transactions then commit
+        # in the order of their ids, and what follows them by id (the reaction processor)
+        # cannot pass a row whose transaction is still open.
+        uow.log.lock_size()
         counts = uow.webhooks.save(parsed, now)
         entries = list(counts.entries)
         for item in rejected:

@@ -45,7 +45,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 50
 DEFAULT_LAG = timedelta(seconds=0.5)
-"""Rows younger than this wait a round: on PostgreSQL a lower id can commit after a higher one."""
+"""Rows younger than this wait a round. Ingest already commits in id order (it takes the log's
+lock before its rows get ids); this is a margin beside it."""
 
 Texts = Mapping[str, str]
 

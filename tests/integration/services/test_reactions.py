@@ -4,6 +4,7 @@ reconciling the outbox from status webhooks, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -257,3 +258,39 @@ async def test_an_idle_processor_has_nothing_new_after_the_business_sent(
         world.uow_factory, SETTINGS, world.automations, now=lambda: OPEN, lag=timedelta(0)
     )
     assert not processor._anything_new(), "it would take the writer's lock every round"
+
+
+def test_a_message_whose_ingest_commits_late_is_not_skipped(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two servers ingest at once: the one that stored its message first commits last. The
+    processor, following message ids, must still see that message once it is committed."""
+    from chatproof.store.webhooks import SqlAlchemyWebhookRepository
+
+    saved, release = threading.Event(), threading.Event()
+    save = SqlAlchemyWebhookRepository.save
+
+    def save_then_pause(self: SqlAlchemyWebhookRepository, *args: Any, **kwargs: Any) -> Any:
+        counts = save(self, *args, **kwargs)
+        if threading.current_thread().name == "slow":
+            saved.set()
+            release.wait(10)
+        return counts
+
+    monkeypatch.setattr(SqlAlchemyWebhookRepository, "save", save_then_pause)
+    world.writes(OPEN, "Hallo", wa_id=US)
+    world.react(OPEN)
+    slow = threading.Thread(target=world.writes, args=(OPEN, "STOP"), name="slow")
+    slow.start()
+    assert saved.wait(10)
+    fast = threading.Thread(target=world.writes, args=(OPEN, "STOP", US), name="fast")
+    fast.start()
+    fast.join(0.5)
+    world.react(OPEN + timedelta(seconds=1))
+    release.set()
+    slow.join(10)
+    fast.join(10)
+    world.react(OPEN + timedelta(seconds=2))
+
+    assert world.states()[MARKETING].withdrawn
+    assert world.states(US)[MARKETING].withdrawn
