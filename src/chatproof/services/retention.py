@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from chatproof.archive.envelope import data_key_id
+from chatproof.archive.errors import ArchiveError
 from chatproof.archive.key_records import BucketKeyRecord
 from chatproof.archive.log import EntryDraft, append
 from chatproof.archive.retention import (
+    Bucket,
     CountedFrom,
     RetentionClass,
     duty_ends,
@@ -153,9 +156,15 @@ def shred_expired(
     *,
     by: str = "retention job",
 ) -> list[ExpiringBucket]:
-    """Shred every expired bucket without a hold; return what was shredded."""
+    """Shred every expired bucket without a hold; return what was shredded.
+
+    The contact's number and name stay with the person's newest bucket that is kept: a
+    customer still in the archive stays reachable, one whose every bucket has gone is not.
+    """
     shredded: list[ExpiringBucket] = []
-    for bucket in expiring(uow_factory, classes, tz, now):
+    plan = expiring(uow_factory, classes, tz, now)
+    leaving = {b.bucket_id for b in plan if not b.held}
+    for bucket in plan:
         if bucket.held:
             logger.info("bucket %s expired but is held", bucket.bucket_id)
             continue
@@ -168,6 +177,7 @@ def shred_expired(
                 if cls.counted_from is CountedFrom.END_OF_CALENDAR_YEAR
                 else "no retention duty; kept long enough after the conversation ended"
             )
+            kept_in = _keep_contact(uow, bucket, leaving)
             uow.keystore.shred(bucket.bucket_id, reason=reason, by=by, at=now)
             entry = compliance_entry(
                 "retention.shredded",
@@ -177,8 +187,50 @@ def shred_expired(
                 bucket=bucket.bucket_id,
                 retention_class=bucket.retention_class,
                 start_year=bucket.start_year,
+                **({"contact_kept_in": kept_in} if kept_in else {}),
             )
             append(uow.log, [entry], now)
             uow.commit()
         shredded.append(bucket)
     return shredded
+
+
+def _keep_contact(uow: UnitOfWork, bucket: ExpiringBucket, leaving: set[str]) -> str | None:
+    """Move the contact fields sealed in ``bucket`` to the subject's newest bucket that is not
+    ``leaving``; return that bucket's id, or None when nothing moved. Their data keys are
+    re-wrapped, the sealed bytes stay (contact fields have data keys of their own)."""
+    here = sorted(
+        {
+            key_id
+            for key_id in map(_key_of, uow.sealed.contact_fields(bucket.subject_id))
+            if key_id is not None and _bucket_of(uow, key_id) == bucket.bucket_id
+        }
+    )
+    if not here:
+        return None
+    staying = [
+        row
+        for row in uow.keys.bucket_keys_of_subject(bucket.subject_id)
+        if row.shredded_at is None and row.bucket_id not in leaving
+    ]
+    if not staying:
+        return None
+    newest = max(staying, key=lambda row: (row.start_year, row.bucket_id))
+    target = Bucket(bucket.subject_id, newest.retention_class, newest.start_year)
+    for key_id in here:
+        uow.keystore.reclassify(key_id, target)
+    return target.bucket_id
+
+
+def _key_of(sealed: bytes) -> bytes | None:
+    try:
+        return data_key_id(sealed)
+    except ArchiveError:
+        return None
+
+
+def _bucket_of(uow: UnitOfWork, key_id: bytes) -> str | None:
+    try:
+        return uow.keystore.bucket_of(key_id).bucket_id
+    except ArchiveError:
+        return None

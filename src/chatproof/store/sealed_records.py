@@ -123,6 +123,10 @@ class SealedRecordRepository(ABC):
     ) -> list[BucketRow]:
         """Every bucket key row, shredded ones included, without its wrapped key."""
 
+    @abstractmethod
+    def contact_fields(self, subject_id: str) -> list[bytes]:
+        """The sealed number, profile name and user id of the subject's contact, those set."""
+
     def all_messages(self) -> Iterator[SealedMessage]:
         after = 0
         while page := self.messages(after=after):
@@ -213,6 +217,12 @@ class SqlAlchemySealedRecordRepository(SealedRecordRepository):
             SealedEvent(row.id, row.field, row.kind, bytes(row.raw), row.at, row.received_at)
             for row in self.conn.execute(query)
         ]
+
+    def contact_fields(self, subject_id: str) -> list[bytes]:
+        c = t.contacts.c
+        query = select(c.wa_id, c.name, c.user_id).where(c.subject_id == subject_id)
+        row = self.conn.execute(query).first()
+        return [bytes(value) for value in row or () if value]
 
     def quarantined(self, *, after: int = 0, limit: int = DEFAULT_PAGE) -> list[SealedQuarantine]:
         q = t.quarantine.c

@@ -9,17 +9,21 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from chatproof.archive.errors import ContentErased
 from chatproof.archive.retention import DEFAULT_RETENTION_CLASSES, Bucket, retention_classes
+from chatproof.channels.whatsapp.webhook import parse_webhook
 from chatproof.services.erasure import shred_subject
+from chatproof.services.ingest import Received, ingest
 from chatproof.services.retention import expiring, lift_hold, place_hold, shred_expired
 from chatproof.store import NotFound, UnitOfWork
 from chatproof.store import tables as t
+from tests.support import webhook_bodies as bodies
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+ANNA, BEN = "4915111111111", "4915122222222"
 
 
 def seal(uow_factory: Callable[[], UnitOfWork], subject: str, year: int, text: bytes) -> bytes:
@@ -173,3 +177,27 @@ def test_erasure_shreds_content_without_duty_at_once(
     assert count == 1
     with pytest.raises(ContentErased):
         unseal(uow_factory, "chatty", sealed)
+
+
+def test_a_customer_still_in_the_archive_keeps_number_and_name_when_an_old_year_goes(
+    uow_factory: Callable[[], UnitOfWork], engine: Engine
+) -> None:
+    def writes(wa_id: str, wamid: str, at: datetime) -> None:
+        body = bodies.inbound(wa_id, wamid, at, "Guten Tag")
+        ingest([Received(body, parse_webhook(body))], uow_factory, at)
+
+    writes(ANNA, "wamid.a2019", datetime(2019, 5, 6, 10, 0, tzinfo=UTC))
+    writes(ANNA, "wamid.a2026", datetime(2026, 5, 6, 10, 0, tzinfo=UTC))
+    writes(BEN, "wamid.b2019", datetime(2019, 5, 6, 11, 0, tzinfo=UTC))
+
+    done = shred_expired(uow_factory, DEFAULT_RETENTION_CLASSES, BERLIN, NOW)
+
+    assert sorted(b.start_year for b in done) == [2019, 2019]
+    with engine.connect() as conn:
+        contacts = conn.execute(select(t.contacts.c.subject_id, t.contacts.c.wa_id)).all()
+    with uow_factory() as uow:
+        numbers = [uow.personal.read_text(subject, number) for subject, number in contacts]
+        leaves = [json.loads(leaf) for _, leaf in uow.log.iter_leaves()]
+    assert sorted((n.text, n.erased_at is None) for n in numbers) == [("", False), (ANNA, True)]
+    kept = [e["attributes"] for e in leaves if e["kind"] == "retention.shredded"]
+    assert sorted("contact_kept_in" in attributes for attributes in kept) == [False, True]
