@@ -400,6 +400,7 @@ class OutboxWorker:
     def _record(self, claimed: list[_Claimed]) -> None:
         now = self.now()
         with self.uow_factory() as uow:
+            uow.log.lock_size()  # before the sent messages get their ids, as ingest does
             uow.personal.prepare((item.subject_id, now) for item in claimed if item.result)
             entries: list[EntryDraft] = []
             for item in claimed:

@@ -581,7 +581,13 @@ class SqlAlchemyInboxRepository(InboxRepository):
             for row in rows
         ]
         if values:
-            self.conn.execute(insert(t.message_search), values)
+            # Another process indexing the same messages at the same moment (PostgreSQL
+            # writers run side by side) has stored the same bodies: theirs stand.
+            module = postgresql if not self.sqlite else sqlite
+            statement = module.insert(t.message_search)
+            self.conn.execute(
+                statement.on_conflict_do_nothing(index_elements=["message_id"]), values
+            )
             if self.sqlite:
                 self.conn.execute(
                     text("INSERT INTO message_fts(rowid, body) VALUES (:message_id, :body)"),

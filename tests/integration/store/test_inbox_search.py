@@ -6,6 +6,7 @@ index is created on first use and is not part of the declared schema."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import partial
@@ -101,3 +102,36 @@ def test_a_bucket_whose_retention_ran_out_leaves_the_index_but_a_voucher_stays(
         uow.commit()
     assert found(uow_factory, "frage") == 0
     assert found(uow_factory, "rechnung") == 1
+
+
+def test_two_processes_indexing_the_same_messages_at_once_store_each_once(
+    uow_factory: Callable[[], UnitOfWork],
+) -> None:
+    deliver(uow_factory, "Wo bleibt meine Bestellung?", "Die Rechnung fehlt noch")
+    indexed, go_on = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        with uow_factory() as uow:
+            uow.inbox.index_pending(100)
+            indexed.set()
+            go_on.wait(10)
+            uow.commit()
+
+    def second() -> None:
+        try:
+            index(uow_factory)
+        except BaseException as exc:  # handed to the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    threads[0].start()
+    assert indexed.wait(10)
+    threads[1].start()
+    threads[1].join(0.5)
+    go_on.set()
+    for thread in threads:
+        thread.join(10)
+
+    assert errors == []
+    assert found(uow_factory, "bestellung") == 1 and found(uow_factory, "rechnung") == 1
