@@ -276,9 +276,10 @@ async def send(request: Request, browser: Replier, conversation_id: int) -> Resp
     if accepted.decision.allowed:
         return RedirectResponse(f"/inbox/{conversation_id}", 303)
     language = language_of(request, browser)
+    thread = _thread(request, browser, conversation_id)  # read first, as on the thread page
     context = {
         **_list(request, browser, None),
-        "thread": _thread(request, browser, conversation_id),
+        "thread": thread,
         "current": conversation_id,
         "refusal": accepted.decision.reason(language),
         "refusal_rule": accepted.decision.rule_id,
