@@ -297,7 +297,7 @@ def change_many(
             before = _in_force(key, stored, files)
             after = _plain(files.get(key)) if value is None else value
             resets = value is None and before.source == "stored"
-            if _same(before.value, after) and not resets:
+            if _same(_normal(key, before.value), after) and not resets:
                 continue
             version = stored.version if stored is not None else 0
             if expected is not None and key in expected and expected[key] != version:
@@ -314,6 +314,15 @@ def change_many(
         Change(c.key, c.before, c.after, c.version, index)
         for c, index in zip(done, indexes, strict=True)
     ]
+
+
+def _normal(key: str, value: Any) -> Any:
+    """A value from the file in the form a save would store it (``by`` → ``BY``), so that
+    saving a form nobody changed changes nothing."""
+    try:
+        return validate(key, value)
+    except SettingError:
+        return value
 
 
 def _same(a: Any, b: Any) -> bool:

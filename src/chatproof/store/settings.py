@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from chatproof.store import tables as t
 
@@ -84,9 +85,13 @@ class SqlAlchemySettingsRepository(SettingsRepository):
             "changed_at": at,
         }
         if version == 1:
-            # A concurrent first insert of the same key fails on the primary key and rolls
-            # the whole transaction back: nothing half-written.
-            self.conn.execute(insert(s).values(key=key, **values))
+            # Two first saves of one key at once: the later insert fails on the primary key,
+            # inside a savepoint, so the caller can report the conflict and roll back.
+            try:
+                with self.conn.begin_nested():
+                    self.conn.execute(insert(s).values(key=key, **values))
+            except IntegrityError:
+                return False
             return True
         done = self.conn.execute(
             update(s).where(s.c.key == key, s.c.version == version - 1).values(**values)

@@ -214,3 +214,26 @@ def test_the_next_new_customer_gets_the_greeting_just_changed(
     processor.run_once()
     greetings = [text for origin, text in world.queued() if origin == "automation:greeting"]
     assert greetings == ["Hallo aus der Datei", "Welcome, changed in the browser!"]
+
+
+def test_two_first_saves_of_one_key_do_not_both_succeed(uow_factory: Factory) -> None:
+    with uow_factory() as uow:
+        assert uow.settings.put("away_en", "Closed.", 1, "user:1", NOW)
+        assert not uow.settings.put("away_en", "Away.", 1, "user:2", NOW)
+        assert not uow.settings.put("away_en", "Away.", 3, "user:2", NOW)
+        stored = uow.settings.get("away_en")
+        assert stored is not None and (stored.value, stored.changed_by) == ("Closed.", "user:1")
+        uow.commit()
+    assert operational.revision(uow_factory) == 1
+
+
+def test_a_file_value_written_differently_is_not_saved_again(uow_factory: Factory) -> None:
+    defaults = {"holiday_state": "by", "closed_days": ("2026-12-31", "2026-12-24")}
+    done = operational.change_many(
+        uow_factory,
+        ADMIN,
+        NOW,
+        {"holiday_state": "BY", "closed_days": ["2026-12-24", "2026-12-31"]},
+        defaults=defaults,
+    )
+    assert done == [] and entries(uow_factory) == []
