@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
-from chatproof.store import StoreError, make_engine, migrate
+from chatproof.channels.whatsapp.webhook import parse_webhook
+from chatproof.services.ingest import Received, ingest
+from chatproof.store import SqlAlchemyUnitOfWork, StoreError, make_engine, migrate
 from chatproof.store.database import MIGRATIONS
 from chatproof.store.tables import metadata
+from tests.integration.conftest import PSEUDONYMS, SEALING
+from tests.support.databases import BACKENDS, scratch_database
+from tests.support.samples import sample_body
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def test_migrations_produce_the_declared_schema(engine: Engine) -> None:
@@ -63,3 +75,28 @@ def test_reading_one_kind_of_log_entry_does_not_scan_the_log(tmp_path) -> None:
         ).all()
     engine.dispose()
     assert "USING INDEX ix_log_entries_kind_idx" in plan[0][-1]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_newest_migrations_step_back_and_forth_over_stored_messages(
+    backend: str, tmp_path: Path
+) -> None:
+    with scratch_database(backend, tmp_path) as url:
+        engine = make_engine(url)
+        try:
+            migrate(engine)
+            body = sample_body("openapi/Text Message")
+            uow_factory = partial(SqlAlchemyUnitOfWork, engine, SEALING, PSEUDONYMS)
+            ingest([Received(body, batch=parse_webhook(body))], uow_factory, NOW)
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS))
+            with engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.downgrade(config, "0019")
+            migrate(engine)
+            with engine.connect() as conn:
+                diff = compare_metadata(MigrationContext.configure(conn), metadata)
+                messages = conn.execute(text("SELECT count(*) FROM messages")).scalar_one()
+        finally:
+            engine.dispose()
+    assert diff == [] and messages == 1

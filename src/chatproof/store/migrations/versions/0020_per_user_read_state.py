@@ -92,5 +92,6 @@ def _fill() -> None:
 def downgrade() -> None:
     op.drop_table("read_baselines")
     op.drop_table("read_states")
-    with op.batch_alter_table("conversations", schema=None) as batch_op:
-        batch_op.drop_column("inbound_count")
+    # A plain ALTER TABLE, not batch mode's copy of the table: SQLite cannot drop the table
+    # the messages' foreign keys point at.
+    op.drop_column("conversations", "inbound_count")
