@@ -89,13 +89,14 @@ def settings_set(
 
     Example: chatproof settings set hours_sat "10:00-14:00"
     """
+    from chatproof.domain import operational_settings
     from chatproof.domain.accounts import Principal
     from chatproof.services import settings as operational
     from chatproof.web.sending_setup import file_defaults
 
     if file == (value is not None):
         raise typer.BadParameter("give either a VALUE or --file", param_hint="VALUE")
-    parsed = None if file else operational.parse(key, value or "")
+    parsed = None if file else operational_settings.parse(key, value or "")
     with components_for(data_dir) as components:
         done = operational.change(
             components.writer,

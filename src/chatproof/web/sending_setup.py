@@ -19,6 +19,7 @@ from typing import Any
 from chatproof.archive.blobs import BlobStore
 from chatproof.channels.whatsapp.client import CloudApiClient
 from chatproof.config import ConfigError, Settings
+from chatproof.domain import operational_settings
 from chatproof.domain.business_hours import GERMAN_STATES, WEEKDAYS, BusinessHours
 from chatproof.domain.errors import DomainError
 from chatproof.domain.faq import FaqRule
@@ -83,7 +84,7 @@ def _texts(de: str, en: str, default: dict[str, str] | None = None) -> dict[str,
 
 def file_defaults(settings: Settings) -> dict[str, Any]:
     """The operational settings as chatproof.toml has them (what a stored value wins over)."""
-    return {key: getattr(settings.automations, key) for key in operational.KEYS}
+    return {key: getattr(settings.automations, key) for key in operational_settings.KEYS}
 
 
 def with_stored(settings: Settings, stored: Mapping[str, Any]) -> Settings:

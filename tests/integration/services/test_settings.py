@@ -14,10 +14,11 @@ from sqlalchemy import Engine, select
 
 from chatproof.config import Settings, load_settings
 from chatproof.domain.accounts import Principal, Role, User
+from chatproof.domain.operational_settings import SettingError
 from chatproof.services import settings as operational
 from chatproof.services.inbox import NotAllowed
 from chatproof.services.reactions import ReactionProcessor
-from chatproof.services.settings import SettingError, StaleSetting
+from chatproof.services.settings import StaleSetting
 from chatproof.store import UnitOfWork
 from chatproof.store import tables as t
 from chatproof.web.sending_setup import current_automations, file_defaults, sending_setup

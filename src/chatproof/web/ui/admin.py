@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from chatproof.channels.errors import ChannelError
+from chatproof.domain import operational_settings
 from chatproof.domain.accounts import AccountError, Permission, Role, parse_role
 from chatproof.domain.business_hours import GERMAN_STATES, WEEKDAYS
 from chatproof.domain.errors import ChatproofError, DomainError
@@ -129,7 +130,7 @@ def _settings_page(
         "in_force": in_force,
         "states": GERMAN_STATES,
         "submitted": submitted or {},
-        "text_keys": operational.TEXT_KEYS,
+        "text_keys": operational_settings.TEXT_KEYS,
         "stored_replies": quick_replies.stored(reader),
         "quick_replies": setup.quick_replies,
         "templates": setup.sending.catalogue.all(),
@@ -155,17 +156,19 @@ async def save_settings(request: Request, browser: Settings) -> Response:
     language = language_of(request, browser)
     values, expected = {}, {}
     try:
-        for key in operational.KEYS:
+        for key in operational_settings.KEYS:
             if key not in form:
                 continue
-            values[key] = operational.parse(key, form[key])
+            values[key] = operational_settings.parse(key, form[key])
             version = form.get(f"version.{key}", "")
             if version:
                 if not version.isdigit():
-                    raise operational.SettingError(f"version.{key}", "must be a whole number")
+                    raise operational_settings.SettingError(
+                        f"version.{key}", "must be a whole number"
+                    )
                 expected[key] = int(version)
         if not values:
-            raise operational.SettingError("key", "the form holds no setting")
+            raise operational_settings.SettingError("key", "the form holds no setting")
         done = await asyncio.to_thread(
             operational.change_many,
             request.app.state.components.writer,
@@ -175,7 +178,7 @@ async def save_settings(request: Request, browser: Settings) -> Response:
             expected=expected,
             defaults=sending_setup.file_defaults(request.app.state.settings),
         )
-    except operational.SettingError as exc:
+    except operational_settings.SettingError as exc:
         error = translate(language, "settings.invalid", problem=str(exc))
         return _settings_page(request, browser, error=error, status=400, submitted=form)
     except operational.StaleSetting as exc:
@@ -229,7 +232,7 @@ async def submit_template(request: Request, browser: Settings) -> Response:
 def _waba_id(request: Request) -> str:
     waba_id: str = request.app.state.settings.templates.waba_id
     if not waba_id:
-        raise operational.SettingError("templates.waba_id", "is not configured")
+        raise operational_settings.SettingError("templates.waba_id", "is not configured")
     return waba_id
 
 
