@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 DATA_DIR ?= ./chatproof-data
 
-.PHONY: demo test lint bench postgres chromium clean
+.PHONY: demo test lint bench postgres chromium screenshots clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench: $(INSTALLED)
 	$(BIN)/python bench/inbox.py
 	$(BIN)/python bench/export.py
 	$(BIN)/python bench/access_report.py
+
+screenshots: $(INSTALLED) chromium
+	CHATPROOF_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/e2e/browser
 
 clean:
 	rm -rf $(VENV) $(DATA_DIR)

@@ -1,9 +1,11 @@
 """A real chatproof server and emulator as processes, and Debian's Chromium driven by
-Playwright. Screenshots land in docs/screenshots/ (the README shows them)."""
+Playwright. Screenshots are test artefacts in test-artifacts/screenshots/; with
+CHATPROOF_SCREENSHOTS=docs/screenshots (``make screenshots``) they renew the README's."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +27,10 @@ from tests.support.samples import sample_body
 from tests.support.server import free_port, start, stop
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
+SCREENSHOTS = Path(
+    os.environ.get("CHATPROOF_SCREENSHOTS")
+    or Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
+)
 PASSWORD = "correct horse battery"
 CUSTOMER = "4915112344567"
 OTHER_CUSTOMER = "4917612345678"
