@@ -45,7 +45,6 @@ DOC, XLS, PPT = "application/msword", "application/vnd.ms-excel", "application/v
 KINDS: dict[str, MediaKind] = {
     "image/jpeg": MediaKind.IMAGE,
     "image/png": MediaKind.IMAGE,
-    "image/webp": MediaKind.IMAGE,
     "video/mp4": MediaKind.VIDEO,
     "video/3gpp": MediaKind.VIDEO,
     "audio/aac": MediaKind.AUDIO,
@@ -213,10 +212,13 @@ def check(data: bytes, filename: str, declared: str = "", caption: str = "") -> 
     if not data:
         raise AttachmentError("the file is empty")
     mime_type = sniff(data, name, declared.split(";")[0].strip().lower())
+    if mime_type == "image/webp":
+        # The Cloud API takes WebP only as a sticker; as an image it fails with 131053.
+        raise AttachmentError(f"{name or 'the file'} is a WebP picture; WhatsApp sends JPEG or PNG")
     if mime_type is None:
         shown = f" (sent as {declared})" if declared else ""
         raise AttachmentError(
-            f"{name or 'the file'}{shown} is not an image (JPEG, PNG, WebP), video (MP4, 3GPP), "
+            f"{name or 'the file'}{shown} is not an image (JPEG, PNG), video (MP4, 3GPP), "
             "audio (AAC, MP4, MP3, AMR, OGG) or document (PDF, Office, text) file"
         )
     kind = kind_of(mime_type)

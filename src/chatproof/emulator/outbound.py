@@ -53,9 +53,7 @@ _DOCUMENTS = (
     "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 )
 MEDIA_MIME_TYPES: dict[str, tuple[str, ...]] = {
-    # Meta's media table lists JPEG and PNG for images and WebP for stickers; WebP is taken
-    # as an image too, as chatproof's composer sends it (unconfirmed against the live API).
-    "image": ("image/jpeg", "image/png", "image/webp"),
+    "image": ("image/jpeg", "image/png"),
     "video": ("video/mp4", "video/3gpp"),
     "audio": ("audio/aac", "audio/mp4", "audio/mpeg", "audio/amr", "audio/ogg", "audio/opus"),
     "document": _DOCUMENTS,

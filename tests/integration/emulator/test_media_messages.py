@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import pytest
+
 from .conftest import ANNA, PHONE_ID, VERSION, Harness
 
 PDF = b"%PDF-1.4 Rechnung 4711 %%EOF"
+WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 32
 PNG = b"\x89PNG\r\n\x1a\n a photo"
 
 
@@ -53,17 +56,21 @@ async def test_uploads_of_types_the_platform_does_not_take_are_refused(harness: 
     assert "application/pdf" in details and "Received file of type 'application/zip'." in details
 
 
+@pytest.mark.parametrize(
+    ("data", "mime_type", "name"),
+    [(PDF, "application/pdf", "a.pdf"), (WEBP, "image/webp", "sticker.webp")],
+)
 async def test_media_the_type_cannot_carry_fails_later_with_131053(
-    harness: Harness, anna: str
+    harness: Harness, anna: str, data: bytes, mime_type: str, name: str
 ) -> None:
-    media_id = (await upload(harness, PDF, "application/pdf", "a.pdf")).json()["id"]
+    media_id = (await upload(harness, data, mime_type, name)).json()["id"]
     wamid = await harness.send_ok(media_message("image", {"id": media_id}))
     await harness.flush()
     (failed,) = harness.recorder.statuses(wamid)
     assert failed["status"] == "failed"
     (error,) = failed["errors"]
     assert (error["code"], error["title"]) == (131053, "Media upload error")
-    assert "application/pdf cannot be sent as image" in error["error_data"]["details"]
+    assert f"{mime_type} cannot be sent as image" in error["error_data"]["details"]
 
 
 async def test_a_sent_media_message_shows_its_media_in_the_control_api(

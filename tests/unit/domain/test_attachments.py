@@ -50,7 +50,6 @@ def ooxml(folder: str) -> bytes:
     [
         (JPEG, "a.jpg", "", "image/jpeg", MediaKind.IMAGE),
         (PNG, "a.png", "image/png", "image/png", MediaKind.IMAGE),
-        (WEBP, "a.webp", "", "image/webp", MediaKind.IMAGE),
         (MP4, "a.mp4", "video/mp4", "video/mp4", MediaKind.VIDEO),
         (GP3, "a.3gp", "", "video/3gpp", MediaKind.VIDEO),
         (M4A, "a.m4a", "", "audio/mp4", MediaKind.AUDIO),
@@ -99,6 +98,11 @@ def test_unknown_or_unsupported_types_are_refused(data: bytes, name: str, declar
         check(data, name, declared)
     assert raised.value.field == "attachment"
     assert "is not an image" in str(raised.value)
+
+
+def test_a_webp_picture_is_refused_as_whatsapp_takes_it_only_as_a_sticker() -> None:
+    with pytest.raises(AttachmentError, match=r"^attachment: a\.webp is a WebP picture; WhatsApp"):
+        check(WEBP, "a.webp", "image/webp")
 
 
 def test_an_empty_file_is_refused() -> None:

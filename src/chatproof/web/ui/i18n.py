@@ -202,9 +202,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "composer.blocked": {"en": "Would be refused", "de": "Würde abgelehnt"},
     "composer.attach": {"en": "Attach a file", "de": "Datei anhängen"},
     "composer.attach_hint": {
-        "en": "Image (JPEG, PNG, WebP, up to 5 MB), video or audio (up to 16 MB), "
+        "en": "Image (JPEG, PNG, up to 5 MB), video or audio (up to 16 MB), "
         "document (PDF, Office, text, up to 100 MB)",
-        "de": "Bild (JPEG, PNG, WebP, bis 5 MB), Video oder Audio (bis 16 MB), "
+        "de": "Bild (JPEG, PNG, bis 5 MB), Video oder Audio (bis 16 MB), "
         "Dokument (PDF, Office, Text, bis 100 MB)",
     },
     "composer.caption": {"en": "Caption (optional)", "de": "Bildunterschrift (optional)"},
