@@ -70,7 +70,7 @@ async def test_an_admin_submits_a_template_and_syncs_it_once_approved(
         assert submitted.status_code == 303, submitted.text
         page = await browser.get(submitted.headers["location"])
         assert "Template termin_info was submitted for review" in page.text
-        assert "not approved" in row_of(page, "termin_info")
+        assert "in review" in row_of(page, "termin_info")  # the platform's status, synced
         (entry,) = log_of(linked, "templates.submitted")
         assert (entry["actor"], entry["name"], entry["category"], entry["text"]) == (
             "user:boss",

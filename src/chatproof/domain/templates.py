@@ -38,6 +38,9 @@ class TemplateSpec:
     text: str = ""
     """The body as approved, with ``{{1}}`` … placeholders (for the archive and previews)."""
     buttons: tuple[str, ...] = field(default_factory=tuple)
+    status: str = ""
+    """The platform's review status (``APPROVED``, ``PENDING``, ``REJECTED``, ``PAUSED`` …) as
+    last synced, for people to read; ``approved`` is what the gate goes by."""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str) -> TemplateSpec:
@@ -74,6 +77,7 @@ class TemplateSpec:
             approved=status == "approved",
             text=str(data.get("text", "")),
             buttons=tuple(buttons),
+            status=status.upper(),
             **counts,
         )
 
@@ -119,6 +123,7 @@ def from_platform(data: Mapping[str, Any]) -> TemplateSpec:
         header_params=header_params,
         text=body,
         buttons=tuple(buttons),
+        status=str(data.get("status", "")).upper()[:32],
     )
 
 

@@ -577,6 +577,7 @@ message_templates = Table(
     Column("language", String(16), primary_key=True),
     Column("category", String(16), nullable=False),
     Column("approved", SmallInteger, nullable=False),
+    Column("status", String(32), nullable=False, server_default=""),
     Column("body_params", Integer, nullable=False),
     Column("header_params", Integer, nullable=False),
     Column("text", Text, nullable=False),

@@ -103,6 +103,7 @@ def test_a_listed_template_from_the_platform() -> None:
         TemplateCategory.MARKETING,
     )
     assert (spec.body_params, spec.header_params, spec.approved) == (2, 0, False)
+    assert spec.status == str(SPEC_EXAMPLE["status"]).upper() != "APPROVED"
     assert spec.buttons == ("Stop promotions",)
 
 

@@ -303,6 +303,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "de": "Ein Beispielwert je Platzhalter, einer pro Zeile",
     },
     "settings.approved": {"en": "approved", "de": "genehmigt"},
+    "settings.status.approved": {"en": "approved", "de": "genehmigt"},
+    "settings.status.pending": {"en": "in review", "de": "in Prüfung"},
+    "settings.status.rejected": {"en": "rejected", "de": "abgelehnt"},
+    "settings.status.paused": {"en": "paused", "de": "pausiert"},
+    "settings.status.disabled": {"en": "disabled", "de": "deaktiviert"},
     "settings.not_approved": {
         "en": "not approved (pending or rejected)",
         "de": "nicht genehmigt (in Prüfung oder abgelehnt)",
