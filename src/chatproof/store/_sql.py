@@ -49,7 +49,10 @@ def driver_sql(conn: Connection, text: str) -> str:
 
 class MomentBinder:
     """Binds datetimes as the ``Moment`` column type does, for SQL sent to the driver
-    directly; a group's rows mostly share a handful of timestamps, so results are cached."""
+    directly; a group's rows mostly share a handful of timestamps, so results are cached, up
+    to ``MAX_CACHED`` of them (an import binds a new one per message, for as long as it runs)."""
+
+    MAX_CACHED = 4096
 
     def __init__(self, conn: Connection) -> None:
         dialect = conn.dialect
@@ -64,6 +67,8 @@ class MomentBinder:
             return value
         bound = self._cache.get(value)
         if bound is None:
+            if len(self._cache) >= self.MAX_CACHED:
+                self._cache.clear()
             try:
                 bound = self._cache[value] = self._bind(value)
             except ValueError as exc:
