@@ -3,12 +3,12 @@ auditor's account reads in the audit workspace."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
-from chatproof.commands.common import DataDir, actor, components_for, fails_cleanly
+from chatproof.commands.common import DataDir, actor, components_for, day_option, fails_cleanly
 
 audit_app = typer.Typer(help="The tax auditor's audit period.", no_args_is_help=True)
 
@@ -28,7 +28,7 @@ def audit_period(
     """
     from chatproof.services.auditor import set_scope
 
-    first, last = _date(start, "--from"), _date(end, "--to")
+    first, last = day_option(start, "--from"), day_option(end, "--to")
     with components_for(data_dir) as components:
         scope = set_scope(
             components.writer,
@@ -40,12 +40,3 @@ def audit_period(
             tz=components.timezone,
         )
     typer.echo(f"Audit period of {username}: {scope.period_from} to {scope.period_to}.")
-
-
-def _date(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
-        ) from None

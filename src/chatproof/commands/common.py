@@ -8,6 +8,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -84,3 +85,13 @@ def output(rows: list[dict[str, Any]], as_json: bool) -> None:
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))
     Console().print(table)
+
+
+def day_option(value: str, option: str) -> date:
+    """A ``YYYY-MM-DD`` option's value; a bad one is a usage error naming the option."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date like 2026-01-31", param_hint=option
+        ) from None

@@ -3,7 +3,7 @@ Art. 12-21), the access report, erasure that respects retention duties, and rest
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,6 +14,7 @@ from chatproof.commands.common import (
     JsonFlag,
     actor,
     components_for,
+    day_option,
     fails_cleanly,
     output,
 )
@@ -58,7 +59,7 @@ def dsr_add(
     now = datetime.now(UTC)
     with components_for(data_dir) as components:
         tz = components.timezone
-        received_on = _date(received, "--received") if received else now.astimezone(tz).date()
+        received_on = day_option(received, "--received") if received else now.astimezone(tz).date()
         request = add_request(
             components.writer, contact, kind, received_on, identity, by=actor(), now=now, tz=tz
         )
@@ -248,12 +249,3 @@ def dsr_restrict(
             request_id=request_id,
         )
     typer.echo(f"Restriction {restriction_id} in place for contact {contact}.")
-
-
-def _date(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option
-        ) from None

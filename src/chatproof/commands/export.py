@@ -4,7 +4,7 @@ with a progress bar on stderr for long exports."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,20 +15,12 @@ from chatproof.commands.common import (
     JsonFlag,
     actor,
     components_for,
+    day_option,
     fails_cleanly,
     stderr,
 )
 
 export_app = typer.Typer(help="Export the archive for auditors.", no_args_is_help=True)
-
-
-def _day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date like 2026-01-31", param_hint=option
-        ) from None
 
 
 @export_app.command("gobd")
@@ -51,7 +43,7 @@ def export_gobd_command(
     from chatproof.bootstrap import gobd_context
     from chatproof.services.gobd import ExportRequest
 
-    request = ExportRequest(_day(start, "--from"), _day(end, "--to"), out, not no_zip)
+    request = ExportRequest(day_option(start, "--from"), day_option(end, "--to"), out, not no_zip)
     with components_for(data_dir) as components:
         ctx = gobd_context(components, actor())
         summary = _run(ctx, request, quiet=as_json)
