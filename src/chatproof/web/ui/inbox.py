@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -24,6 +25,7 @@ from chatproof.domain.team_inbox import parse_status, parse_view
 from chatproof.services import composer, inbox, quick_replies, sending
 from chatproof.services.errors import ServiceError
 from chatproof.services.inbox import NotAllowed
+from chatproof.services.reclassify import reclassify_conversation, reclassify_message
 from chatproof.services.sending import Outgoing
 from chatproof.store import NotFound
 from chatproof.web.auth import Browser
@@ -332,9 +334,10 @@ async def act(request: Request, browser: Reader, conversation_id: int, action: s
         elif action == "unread":
             inbox.mark_unread(writer, principal, now, conversation_id)
         elif action == "retention":
-            _reclassify(request, browser, conversation_id, form)
+            _reclassify(request, browser, form, reclassify_conversation, conversation_id)
         elif action == "message-retention":
-            _reclassify_message(request, browser, form)
+            message_id = int(form.get("message_id", "0") or 0)
+            _reclassify(request, browser, form, reclassify_message, message_id)
         else:
             raise HTTPException(404, f"action: {action!r} is unknown")
     except NotFound as exc:
@@ -348,38 +351,22 @@ async def act(request: Request, browser: Reader, conversation_id: int, action: s
     return RedirectResponse(location, 303)
 
 
-def _reclassify_message(request: Request, browser: Browser, form: dict[str, str]) -> None:
-    """One message gets another class: an invoice sent by chat is a booking voucher."""
-    from chatproof.services.reclassify import reclassify_message
-
-    if not browser.principal.may(Permission.CHANGE_RETENTION):
-        raise NotAllowed("only supervisors change retention classes")
-    components = request.app.state.components
-    reclassify_message(
-        components.writer,
-        components.blobs,
-        int(form.get("message_id", "0") or 0),
-        form.get("retention_class", ""),
-        reason=form.get("reason", ""),
-        by=browser.principal.actor,
-        now=datetime.now(UTC),
-        tz=components.timezone,
-        classes=components.retention_classes,
-    )
-
-
 def _reclassify(
-    request: Request, browser: Browser, conversation_id: int, form: dict[str, str]
+    request: Request,
+    browser: Browser,
+    form: dict[str, str],
+    change: Callable[..., object],
+    target: int,
 ) -> None:
-    from chatproof.services.reclassify import reclassify_conversation
-
+    """A conversation, or one message in it (an invoice sent by chat is a booking voucher),
+    gets another retention class."""
     if not browser.principal.may(Permission.CHANGE_RETENTION):
         raise NotAllowed("only supervisors change retention classes")
     components = request.app.state.components
-    reclassify_conversation(
+    change(
         components.writer,
         components.blobs,
-        conversation_id,
+        target,
         form.get("retention_class", ""),
         reason=form.get("reason", ""),
         by=browser.principal.actor,
