@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from chatproof.archive.envelope import data_key_id
+from chatproof.archive.errors import ArchiveError
 from chatproof.archive.key_records import (
     BucketKeyRecord,
     BucketState,
@@ -89,6 +91,18 @@ class KeyRepository(ABC):
 
     @abstractmethod
     def data_key(self, key_id: bytes) -> DataKeyRecord | None: ...
+
+    def bucket_of_sealed(self, sealed: bytes | None) -> BucketKeyRecord | None:
+        """The bucket key row a sealed value's data key is wrapped under now (its retention
+        class, whether it was shredded), or None for a value that is no sealed content or whose
+        key is unknown. Reads no key material."""
+        if not sealed:
+            return None
+        try:
+            data = self.data_key(data_key_id(bytes(sealed)))
+        except ArchiveError:
+            return None
+        return self.bucket_key(data.bucket_id, data.generation) if data else None
 
     @abstractmethod
     def move_data_key(self, moved: DataKeyRecord, *, from_bucket: tuple[str, int]) -> bool:

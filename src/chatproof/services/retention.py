@@ -15,7 +15,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from chatproof.archive.envelope import data_key_id
-from chatproof.archive.errors import ArchiveError
 from chatproof.archive.key_records import BucketKeyRecord
 from chatproof.archive.log import EntryDraft, append
 from chatproof.archive.retention import (
@@ -201,9 +200,9 @@ def _keep_contact(uow: UnitOfWork, bucket: ExpiringBucket, leaving: set[str]) ->
     re-wrapped, the sealed bytes stay (contact fields have data keys of their own)."""
     here = sorted(
         {
-            key_id
-            for key_id in map(_key_of, uow.sealed.contact_fields(bucket.subject_id))
-            if key_id is not None and _bucket_of(uow, key_id) == bucket.bucket_id
+            data_key_id(sealed)
+            for sealed in uow.sealed.contact_fields(bucket.subject_id)
+            if (found := uow.keys.bucket_of_sealed(sealed)) and found.bucket_id == bucket.bucket_id
         }
     )
     if not here:
@@ -220,17 +219,3 @@ def _keep_contact(uow: UnitOfWork, bucket: ExpiringBucket, leaving: set[str]) ->
     for key_id in here:
         uow.keystore.reclassify(key_id, target)
     return target.bucket_id
-
-
-def _key_of(sealed: bytes) -> bytes | None:
-    try:
-        return data_key_id(sealed)
-    except ArchiveError:
-        return None
-
-
-def _bucket_of(uow: UnitOfWork, key_id: bytes) -> str | None:
-    try:
-        return uow.keystore.bucket_of(key_id).bucket_id
-    except ArchiveError:
-        return None

@@ -13,8 +13,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Row, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
-from chatproof.archive.envelope import data_key_id
-from chatproof.archive.errors import ArchiveError, ContentErased
+from chatproof.archive.errors import ContentErased
 from chatproof.archive.keystore import BucketKeyRecord, DataKeyRecord, KeyRepository
 from chatproof.store import tables as t
 from chatproof.store._sql import chunks, driver_sql, insert_ignoring_duplicates
@@ -248,18 +247,6 @@ class SqlAlchemyKeyRepository(KeyRepository):
         return DataKeyRecord(
             bytes(row.key_id), row.bucket_id, row.generation, bytes(row.wrapped_key)
         )
-
-    def bucket_of_sealed(self, sealed: bytes | None) -> BucketKeyRecord | None:
-        """The bucket key row a sealed value's data key is wrapped under now (its retention
-        class, whether it was shredded), or None for a value that is no sealed content or whose
-        key is unknown. Reads no key material."""
-        if not sealed:
-            return None
-        try:
-            data = self.data_key(data_key_id(bytes(sealed)))
-        except ArchiveError:
-            return None
-        return self.bucket_key(data.bucket_id, data.generation) if data else None
 
     def move_data_key(self, moved: DataKeyRecord, *, from_bucket: tuple[str, int]) -> bool:
         self._forget_reads()
