@@ -49,7 +49,12 @@ from chatproof.domain.team_inbox import (
     seen_after_marking_unread,
 )
 from chatproof.store import tables as t
-from chatproof.store._sql import chunks, decode_cursor, encode_cursor
+from chatproof.store._sql import (
+    chunks,
+    decode_cursor,
+    encode_cursor,
+    insert_ignoring_duplicates,
+)
 from chatproof.store.conversations import SqlAlchemyConversationRepository
 from chatproof.store.errors import NotFound
 from chatproof.store.keys import SqlAlchemyKeyRepository
@@ -583,11 +588,8 @@ class SqlAlchemyInboxRepository(InboxRepository):
         if values:
             # Another process indexing the same messages at the same moment (PostgreSQL
             # writers run side by side) has stored the same bodies: theirs stand.
-            module = postgresql if not self.sqlite else sqlite
-            statement = module.insert(t.message_search)
-            self.conn.execute(
-                statement.on_conflict_do_nothing(index_elements=["message_id"]), values
-            )
+            statement = insert_ignoring_duplicates(self.conn, t.message_search, "message_id")
+            self.conn.execute(statement, values)
             if self.sqlite:
                 self.conn.execute(
                     text("INSERT INTO message_fts(rowid, body) VALUES (:message_id, :body)"),
