@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from chatproof.archive.errors import ContentErased
 from chatproof.archive.retention import Bucket
@@ -49,8 +50,9 @@ class BucketKeyRecord:
         return f"bucket key {self.bucket_id}#{self.generation}"
 
 
-@dataclass(frozen=True)
-class DataKeyRecord:
+class DataKeyRecord(NamedTuple):
+    """(A named tuple: an import makes one per message, and sends them between processes.)"""
+
     key_id: bytes
     bucket_id: str
     generation: int

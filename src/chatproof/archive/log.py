@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from chatproof.archive import merkle
 from chatproof.archive.errors import ArchiveError
@@ -42,8 +42,9 @@ class EntryDraft:
     attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class StoredEntry:
+class StoredEntry(NamedTuple):
+    """(A named tuple: an import makes one per message, and sends them between processes.)"""
+
     index: int
     leaf: bytes
     kind: str
@@ -124,7 +125,7 @@ def envelope(index: int, draft: EntryDraft) -> dict[str, Any]:
         "v": ENVELOPE_VERSION,
         "index": index,
         "kind": draft.kind,
-        "time": _iso_ms(draft.at),
+        "time": entry_time(draft.at),
         "retention": {"class": draft.retention_class, "start_year": draft.start_year},
     }
     if draft.subject_id:
@@ -160,7 +161,7 @@ def encode_leaf(index: int, draft: EntryDraft) -> bytes:
     )
     if draft.subject_id:
         members.append('"subject":' + _string(draft.subject_id))
-    members.append(f'"time":"{_iso_ms(draft.at)}","v":{ENVELOPE_VERSION}')
+    members.append(f'"time":"{entry_time(draft.at)}","v":{ENVELOPE_VERSION}')
     return ("{" + ",".join(members) + "}").encode()
 
 
@@ -213,7 +214,7 @@ _PLAIN = frozenset({str, bool, type(None)})
 """Types whose JCS form is sorted compact JSON's, checked by identity (the common case)."""
 
 
-def _iso_ms(moment: datetime) -> str:
+def entry_time(moment: datetime) -> str:
     """``2026-01-02T03:04:05.678Z``"""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 

@@ -21,6 +21,7 @@ from chatproof.archive.errors import ProofError, RootMismatchError, TreeRangeErr
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
+    "Frontier",
     "MemoryTree",
     "NodeReader",
     "batch_append",
@@ -116,6 +117,49 @@ def batch_append(
             add((level, position, value))
         waiting[level] = value
     return completed
+
+
+class Frontier:
+    """The right edge of a tree: the complete subtrees a later leaf will pair with, one per
+    set bit of the size. Holding it, another process appends leaves and computes every subtree
+    they complete (as ``batch_append`` does) without reading the store; it is O(log n) hashes,
+    read once and sent along."""
+
+    def __init__(self, size: int, edge: dict[int, bytes]) -> None:
+        self.size = size
+        self._waiting = dict(edge)
+
+    @classmethod
+    def read(cls, size: int, node: NodeReader) -> Frontier:
+        edge = {}
+        for level in range(size.bit_length()):
+            if size >> level & 1:
+                edge[level] = node(level, (size >> level) - 1)
+        return cls(size, edge)
+
+    @property
+    def edge(self) -> dict[int, bytes]:
+        return dict(self._waiting)
+
+    def append(self, leaf_hashes: Iterable[bytes]) -> list[tuple[int, int, bytes]]:
+        """The complete subtrees (level, index, hash) the leaves create, level 0 included."""
+        sha256 = _sha256
+        waiting = self._waiting
+        completed: list[tuple[int, int, bytes]] = []
+        add = completed.append
+        index = self.size - 1
+        for value in leaf_hashes:
+            index += 1
+            add((0, index, value))
+            position, level = index, 0
+            while position & 1:
+                value = sha256(b"\x01" + waiting.pop(level) + value).digest()
+                position >>= 1
+                level += 1
+                add((level, position, value))
+            waiting[level] = value
+        self.size = index + 1
+        return completed
 
 
 # --- roots -----------------------------------------------------------------------------------

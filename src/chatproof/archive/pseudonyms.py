@@ -21,4 +21,4 @@ class Pseudonymizer:
     def hash(self, kind: str, value: str) -> str:
         """Hex HMAC-SHA256 of ``value`` in the namespace ``kind`` (``wamid``, ``wa_id``…)."""
         data = kind.encode() + b"\x00" + value.encode()
-        return hmac.new(self._key, data, hashlib.sha256).hexdigest()
+        return hmac.digest(self._key, data, hashlib.sha256).hex()

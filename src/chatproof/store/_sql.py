@@ -8,7 +8,7 @@ from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection, Row, Table
+from sqlalchemy import Connection, Dialect, Row, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import StatementError
 
@@ -54,8 +54,7 @@ class MomentBinder:
 
     MAX_CACHED = 4096
 
-    def __init__(self, conn: Connection) -> None:
-        dialect = conn.dialect
+    def __init__(self, dialect: Dialect) -> None:
         self._bind = Moment.dialect_impl(dialect).bind_processor(dialect)
         self._cache: dict[datetime, Any] = {}
 
@@ -88,7 +87,7 @@ class Statements:
         self.conn = conn
         self._mark = driver_sql(conn, "?")
         self._quote = conn.dialect.identifier_preparer.quote
-        self.moment = MomentBinder(conn)
+        self.moment = MomentBinder(conn.dialect)
 
     def insert(
         self,

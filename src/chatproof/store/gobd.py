@@ -99,7 +99,7 @@ class SqlExportSource:
     def __init__(self, conn: Connection, batch: int = DEFAULT_BATCH) -> None:
         self.conn = conn
         self.batch = batch
-        self._moment = MomentBinder(conn)
+        self._moment = MomentBinder(conn.dialect)
         self._sql = {
             "messages": driver_sql(conn, _MESSAGES),
             "log_range": driver_sql(conn, _LOG_RANGE),

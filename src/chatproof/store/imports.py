@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple, Self
+from functools import partial
+from typing import Any, NamedTuple, Self
 
 from sqlalchemy import Connection, select, update
 
@@ -62,34 +63,32 @@ class ImportCounts:
     media_missing: int = 0
 
 
-class ImportedMessageRow(NamedTuple):
-    """One message to store; every bytes field is already sealed. (A named tuple: an import
-    builds hundreds of thousands, and a frozen dataclass costs several times as much.)"""
+class PreparedMessages(NamedTuple):
+    """Message rows ready for the driver: ``values`` in ``MESSAGE_COLUMNS`` order, bytes
+    already sealed, times bound for the dialect (``MomentBinder``), and per row the line and
+    kind its ``imported_messages`` row records. (Built away from the database, in the import's
+    sealing process.)"""
 
-    fingerprint: str
-    platform_id: bytes
-    direction: str
-    type: str
-    sent_at: datetime
-    text: bytes | None
-    raw: bytes
-    line: int
-    kind: str
-    media_id: str | None = None
-    media_mime_type: str | None = None
-    media_sha256: str | None = None
-    media_filename: bytes | None = None
-    media_state: str | None = None
-    media_blob: str | None = None
-    media_error: str | None = None
+    values: list[tuple[Any, ...]]
+    lines: list[tuple[int, str]]
 
 
 class ImportRepository(ABC):
     """Contract: every method MUST write within the caller's transaction and MUST NOT commit."""
 
     @abstractmethod
-    def fingerprint(self, value: str) -> str:
-        """A keyed hash identifying an imported message; never the plaintext."""
+    def fingerprinter(self) -> Callable[[str], str]:
+        """The keyed hash identifying an imported message, never its plaintext; it can be
+        sent to another process (it holds its key)."""
+
+    @abstractmethod
+    def driver(self) -> str:
+        """The database driver's name (``sqlite``, ``postgresql+psycopg``), so that rows
+        prepared in another process bind times as this connection does."""
+
+    @abstractmethod
+    def has_messages(self, conversation_id: int) -> bool:
+        """Whether the conversation holds any message, that is, any fingerprint to check."""
 
     @abstractmethod
     def ensure_contact(self, wa_id: str, name: str, now: datetime) -> ImportedContact:
@@ -105,16 +104,8 @@ class ImportRepository(ABC):
         """Record an import; return its id."""
 
     @abstractmethod
-    def add_messages(
-        self,
-        import_id: int,
-        conversation_id: int,
-        rows: Sequence[ImportedMessageRow],
-        log_indexes: Sequence[int],
-        received_at: datetime,
-    ) -> dict[str, int]:
-        """Store the rows whose fingerprint is new, each linked to its log entry; return
-        fingerprint → message id of those."""
+    def add_messages(self, import_id: int, rows: PreparedMessages) -> dict[str, int]:
+        """Store the rows whose fingerprint is new; return fingerprint → message id of those."""
 
     @abstractmethod
     def finish(
@@ -136,8 +127,16 @@ class SqlAlchemyImportRepository(ImportRepository):
         self.pseudonyms = pseudonyms
         self.sql = Statements(conn)
 
-    def fingerprint(self, value: str) -> str:
-        return self.pseudonyms.hash("import", value)
+    def fingerprinter(self) -> Callable[[str], str]:
+        return partial(self.pseudonyms.hash, "import")
+
+    def driver(self) -> str:
+        return self.conn.engine.url.drivername
+
+    def has_messages(self, conversation_id: int) -> bool:
+        m = t.messages.c
+        query = select(m.id).where(m.conversation_id == conversation_id).limit(1)
+        return self.conn.execute(query).first() is not None
 
     def ensure_contact(self, wa_id: str, name: str, now: datetime) -> ImportedContact:
         wa_id_hash = self.pseudonyms.hash("wa_id", wa_id)
@@ -195,44 +194,13 @@ class SqlAlchemyImportRepository(ImportRepository):
         result = self.conn.execute(t.imports.insert().values(**values))
         return int(result.inserted_primary_key[0])
 
-    def add_messages(
-        self,
-        import_id: int,
-        conversation_id: int,
-        rows: Sequence[ImportedMessageRow],
-        log_indexes: Sequence[int],
-        received_at: datetime,
-    ) -> dict[str, int]:
-        if not rows:
+    def add_messages(self, import_id: int, rows: PreparedMessages) -> dict[str, int]:
+        if not rows.values:
             return {}
-        at = self.sql.moment(received_at)
-        moment = self.sql.moment
-        values = [
-            (
-                conversation_id,
-                r.fingerprint,
-                r.platform_id,
-                r.direction,
-                r.type,
-                moment(r.sent_at),
-                at,
-                r.text,
-                r.raw,
-                r.media_id,
-                r.media_mime_type,
-                r.media_sha256,
-                r.media_filename,
-                r.media_state,
-                r.media_blob,
-                r.media_error,
-                log_index,
-            )
-            for r, log_index in zip(rows, log_indexes, strict=True)
-        ]
         returned = self.sql.insert(
             t.messages,
-            _MESSAGE_COLUMNS,
-            values,
+            MESSAGE_COLUMNS,
+            rows.values,
             conflict=("platform_id_hash",),
             returning=("platform_id_hash", "id"),
         )
@@ -240,7 +208,11 @@ class SqlAlchemyImportRepository(ImportRepository):
         self.sql.insert(
             t.imported_messages,
             ("message_id", "import_id", "line", "kind"),
-            [(ids[r.fingerprint], import_id, r.line, r.kind) for r in rows if r.fingerprint in ids],
+            [
+                (ids[values[1]], import_id, line, kind)
+                for values, (line, kind) in zip(rows.values, rows.lines, strict=True)
+                if values[1] in ids
+            ],
         )
         return ids
 
@@ -287,7 +259,7 @@ class SqlAlchemyImportRepository(ImportRepository):
         return found
 
 
-_MESSAGE_COLUMNS = (
+MESSAGE_COLUMNS = (
     "conversation_id",
     "platform_id_hash",
     "platform_id",

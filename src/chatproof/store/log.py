@@ -48,7 +48,7 @@ class SqlAlchemyLogRepository(LogRepository):
         # Complete subtrees never change: a node read once in this transaction stays valid.
         self._nodes: dict[tuple[int, int], bytes] = {}
         self._sql = {name: driver_sql(conn, text) for name, text in _SQL.items()}
-        self._moment = MomentBinder(conn)
+        self._moment = MomentBinder(conn.dialect)
 
     def lock_size(self) -> int:
         query = select(t.log_state.c.size).where(t.log_state.c.id == _STATE_ID)

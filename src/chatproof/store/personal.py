@@ -16,7 +16,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from chatproof.archive.errors import ContentErased
+from chatproof.archive.key_records import DataKeyRecord
 from chatproof.archive.keystore import KeyCache, KeyRepository, KeyStore
+from chatproof.archive.lent_keys import LentBucket
 from chatproof.archive.log import EntryDraft
 from chatproof.archive.retention import Bucket, start_year_for
 
@@ -57,6 +59,15 @@ class Sealer(ABC):
     def flush(self) -> None:
         """Make everything sealed so far durable with the transaction; called before commit."""
 
+    @abstractmethod
+    def lend(self, subject_id: str, start_years: Iterable[int]) -> dict[int, LentBucket]:
+        """The keys of the subject's buckets for these start years (in ``retention_class``),
+        for sealing in another process; its data keys come back through ``add_data_keys``."""
+
+    @abstractmethod
+    def add_data_keys(self, records: Sequence[DataKeyRecord]) -> None:
+        """Data keys made under lent bucket keys, made durable by ``flush``."""
+
 
 class KeyStoreSealer(Sealer):
     """Seals through one ``SealBatch`` per transaction: buckets are looked up together
@@ -91,6 +102,14 @@ class KeyStoreSealer(Sealer):
 
     def flush(self) -> None:
         self._batch.flush()
+
+    def lend(self, subject_id: str, start_years: Iterable[int]) -> dict[int, LentBucket]:
+        buckets = {year: Bucket(subject_id, self.retention_class, year) for year in start_years}
+        lent = self._batch.lend(list(buckets.values()))
+        return {year: lent[bucket.bucket_id] for year, bucket in buckets.items()}
+
+    def add_data_keys(self, records: Sequence[DataKeyRecord]) -> None:
+        self._batch.add_data_keys(records)
 
     def prefetch(self, sealed: Iterable[bytes | None]) -> None:
         self.keys.prefetch(sealed)

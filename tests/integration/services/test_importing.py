@@ -27,6 +27,7 @@ from chatproof.services.importing import (
     ImportSummary,
     import_export,
     import_exports,
+    use_case,
 )
 from chatproof.services.media import read_media
 from chatproof.store import UnitOfWork
@@ -40,6 +41,15 @@ SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "chat_export"
 NUMBER_FILE = "WhatsApp Chat mit +49 151 23456789"
 WEBER = ImportOptions(business_name="Fahrradladen Weber")
 JPEG = b"\xff\xd8\xff\xe0 a photo of a squeaking bike"
+
+
+@pytest.fixture(autouse=True, params=["inline", "sealing process"])
+def sealing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs twice: sealing in the importing process, and in a process of its own
+    (as large exports are)."""
+    if request.param == "sealing process":
+        monkeypatch.setattr(use_case, "SEALING_PROCESS_FROM_BYTES", 0)
+    return request.param
 
 
 @pytest.fixture
@@ -180,6 +190,25 @@ def test_importing_the_same_export_again_changes_nothing(
     )
 
 
+def test_a_message_repeated_when_the_clocks_went_back_is_a_message_of_its_own(
+    importer: Callable[[], ImportUnitOfWork], blobs: BlobStore, engine: Engine, tmp_path: Path
+) -> None:
+    # 27 October 2024, 03:00 CEST became 02:00 CET: the minute 02:30 came twice.
+    chat = (
+        "27.10.24, 02:30 - Max Mustermann: ok\n"
+        "27.10.24, 02:45 - Fahrradladen Weber: Gut, bis morgen\n"
+        "27.10.24, 02:30 - Max Mustermann: ok\n"
+        "27.10.24, 02:31 - Max Mustermann: ok\n"
+    )
+    path = write_export(tmp_path, chat)
+    first = run(importer, blobs, path)
+    again = run(importer, blobs, path)
+
+    assert (first.messages, first.added) == (4, 4)
+    assert (again.added, again.already_imported) == (0, 4)
+    assert count(engine, t.messages) == 4
+
+
 def test_a_later_export_adds_only_the_new_messages_counting_identical_ones(
     importer: Callable[[], ImportUnitOfWork], blobs: BlobStore, engine: Engine, tmp_path: Path
 ) -> None:
@@ -251,8 +280,19 @@ def test_a_failure_half_way_imports_nothing(
     path = write_export(
         tmp_path, sample("android-de-24h.txt"), media={"IMG-20240313-WA0001.jpg": JPEG}
     )
+    export = ExportFile(path)
     with pytest.raises(OSError, match="No space"):
-        run(importer, FullDisk(tmp_path / "media"), path)
+        import_export(
+            importer,
+            FullDisk(tmp_path / "media"),
+            export,
+            WEBER,
+            tz=BERLIN,
+            actor="cli:maria",
+            now=NOW,
+            sealing_process=False,
+        )
+    export.close()
     for table in (t.contacts, t.conversations, t.messages, t.imports, t.log_entries):
         assert count(engine, table) == 0
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -175,7 +174,7 @@ def test_store_refuses_a_data_key_under_a_shredded_bucket(
     shred(keys, A_2025)
     row = repo.data_rows[next(iter(repo.data_rows))]
     with pytest.raises(ContentErased):
-        repo.add_data_keys([replace(row, key_id=os.urandom(16))])
+        repo.add_data_keys([row._replace(key_id=os.urandom(16))])
 
 
 def test_reclassify_moves_one_entry(keys: KeyStore) -> None:
@@ -242,7 +241,7 @@ def test_a_row_copied_over_another_does_not_unwrap(
     first = keys.seal("subj-a", A_2025, b"first")
     second = keys.seal("subj-a", A_2025, b"second")
     one, two = (repo.data_rows[envelope.data_key_id(s)] for s in (first, second))
-    repo.data_rows[one.key_id] = replace(one, wrapped_key=two.wrapped_key)
+    repo.data_rows[one.key_id] = one._replace(wrapped_key=two.wrapped_key)
     with pytest.raises(KeyIntegrityError, match="does not unwrap"):
         keys.unseal("subj-a", first)
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from chatproof.archive.errors import ProofError, RootMismatchError, TreeRangeError
 from chatproof.archive.merkle import (
     EMPTY_ROOT,
+    Frontier,
     MemoryTree,
     NodeReader,
     batch_append,
@@ -351,6 +352,22 @@ def test_batch_append_equals_repeated_completed_by_append(before: int, count: in
     # Only subtrees that existed before the batch are read, each at most once.
     assert len(reads) == len(set(reads))
     assert all((index + 1) << level <= before for level, index in reads)
+
+
+@given(st.integers(0, 300), st.integers(0, 150), st.integers(0, 150))
+def test_a_frontier_appends_as_batch_append_does_without_reading_the_store_again(
+    before: int, first: int, second: int
+) -> None:
+    tree = MemoryTree(LEAVES[:before])
+    hashes = [leaf_hash(leaf) for leaf in LEAVES[before : before + first + second]]
+    expected = batch_append(before, hashes, tree.node)
+    reader, reads = counting(tree.node)
+    frontier = Frontier.read(before, reader)
+    # One read per set bit of the size, then none.
+    assert len(reads) == before.bit_count()
+    assert frontier.append(hashes[:first]) + frontier.append(hashes[first:]) == expected
+    assert len(reads) == before.bit_count()
+    assert frontier.size == before + first + second
 
 
 def test_completed_by_append_reads_one_node_per_append_on_average() -> None:

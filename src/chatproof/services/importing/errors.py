@@ -12,4 +12,5 @@ from chatproof.services.errors import ServiceError
 class ImportFileError(ServiceError):
     def __init__(self, file_name: str, problem: str) -> None:
         self.file_name = file_name
+        self.problem = problem
         super().__init__(f"{file_name}: {problem}")

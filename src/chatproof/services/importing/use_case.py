@@ -13,6 +13,7 @@ chat adds only what is new.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -33,14 +34,20 @@ from chatproof.domain.chat_export import (
     wa_id_of,
 )
 from chatproof.services.importing.errors import ImportFileError
-from chatproof.services.importing.run import ImportRun, chunks, collector_paused
+from chatproof.services.importing.run import ImportRun
+from chatproof.services.importing.sealing import ChunkSealer, SealingTask, Tally
+from chatproof.services.importing.sealing_process import SealingProcess
 from chatproof.services.importing.source import ExportFile
-from chatproof.store.imports import ImportRecord, ImportUnitOfWork
+from chatproof.store.imports import ImportCounts, ImportRecord, ImportUnitOfWork
 
 Progress = Callable[[int, int], None]
 """``progress(bytes_read, bytes_total)``"""
 FileProgress = Callable[["ExportFile", int, int], None]
 """``progress(file, bytes_read, bytes_total)``, the bytes of that file"""
+
+SEALING_PROCESS_FROM_BYTES = 4 << 20
+"""Exports this large (about 40,000 messages) are sealed in a process of their own, on a
+machine with a second CPU: below it, starting the process costs more than it saves."""
 
 
 @dataclass(frozen=True)
@@ -138,11 +145,20 @@ def import_export(
     actor: str,
     now: datetime,
     progress: Progress | None = None,
+    sealing_process: bool | None = None,
 ) -> ImportSummary:
     """``import_exports`` for one file."""
     report = None if progress is None else lambda _, done, total: progress(done, total)
     (summary,) = import_exports(
-        uow_factory, blobs, [export], options, tz=tz, actor=actor, now=now, progress=report
+        uow_factory,
+        blobs,
+        [export],
+        options,
+        tz=tz,
+        actor=actor,
+        now=now,
+        progress=report,
+        sealing_process=sealing_process,
     )
     return summary
 
@@ -157,9 +173,11 @@ def import_exports(
     actor: str,
     now: datetime,
     progress: FileProgress | None = None,
+    sealing_process: bool | None = None,
 ) -> list[ImportSummary]:
     """Import the files in one transaction: a fatal error in any of them imports none.
-    A file with nothing new writes nothing.
+    A file with nothing new writes nothing. ``sealing_process`` seals in a process of its
+    own (None: for large exports, on a machine with two CPUs or more).
 
     Raises:
         UnrecognisedExport: a file is not a chat export (nothing was stored).
@@ -167,7 +185,7 @@ def import_exports(
     """
     with uow_factory() as uow:
         summaries = [
-            _import_into(uow, blobs, export, options, tz, actor, now, progress)
+            _import_into(uow, blobs, export, options, tz, actor, now, progress, sealing_process)
             for export in exports
         ]
         if any(summary.added for summary in summaries):
@@ -184,7 +202,10 @@ def _import_into(
     actor: str,
     now: datetime,
     progress: FileProgress | None,
+    in_process: bool | None,
 ) -> ImportSummary:
+    if in_process is None:
+        in_process = export.size >= SEALING_PROCESS_FROM_BYTES and _cpus() > 1
     detection = detect_format(export, options)
     wa_id = contact_of(export, options)
     sha256 = export.sha256()
@@ -208,38 +229,67 @@ def _import_into(
         assert sealed_name is not None
         return uow.imports.start(replace(record, file_name=sealed_name))
 
-    run = ImportRun(uow, blobs, export, options.business_name, contact, start, tz, now)
-    parsed = parse(export.blocks(), detection.format)
-    for chunk in chunks(run.messages(parsed)):
-        with collector_paused():
-            run.store(chunk)
-        # Data keys are written as the import goes, not all at the commit: memory stays
-        # flat however long the chat is.
-        uow.personal.sealer.flush()
-        if progress is not None:
-            progress(export, export.position, export.size)
-    counts = run.counts()
+    task = SealingTask(
+        path=export.path,
+        format=detection.format,
+        timezone=tz.key,
+        business=options.business_name.strip(),
+        subject_id=contact.subject_id,
+        conversation_id=contact.conversation_id,
+        retention_class=uow.personal.sealer.retention_class,
+        fingerprint=uow.imports.fingerprinter(),
+        driver=uow.imports.driver(),
+        received_at=now,
+    )
+    run = ImportRun(uow, export.name, contact, start, now)
+    report = None
+    if progress is not None:
+
+        def report(done: int) -> None:
+            progress(export, done, export.size)
+
+    if in_process and hasattr(os, "fork"):
+        process = SealingProcess(task, blobs)
+        try:
+            tally = process.run(run, report)
+        finally:
+            process.close()
+    else:
+        sealer = ChunkSealer(task, export, blobs)
+        while (proposal := sealer.propose()) is not None:
+            run.write(sealer.seal(run.plan(proposal)))
+            if report is not None:
+                report(export.position)
+        tally = sealer.tally
+    run.close()
+    counts = ImportCounts(
+        messages_read=tally.read,
+        messages_added=tally.added,
+        bad_lines=tally.bad_count,
+        media_stored=tally.media_stored,
+        media_missing=tally.media_missing,
+    )
     summary = ImportSummary(
         file=export.name,
         sha256=sha256,
         format=detection.format.describe(),
         confidence=detection.confidence,
         evidence=detection.order_evidence,
-        messages=run.read,
-        added=run.added,
-        already_imported=run.read - run.added,
-        bad_lines=run.bad_count,
-        bad_line_reports=tuple(run.bad),
-        media_stored=run.media_stored,
-        media_missing=run.media_missing,
-        log_entries=run.entries + (1 if run.added else 0),
+        messages=tally.read,
+        added=tally.added,
+        already_imported=tally.read - tally.added,
+        bad_lines=tally.bad_count,
+        bad_line_reports=tuple(tally.bad),
+        media_stored=tally.media_stored,
+        media_missing=tally.media_missing,
+        log_entries=tally.added + (1 if tally.added else 0),
         import_id=run.import_id,
-        conversation_id=contact.conversation_id if run.added else None,
-        warnings=run.warnings(),
+        conversation_id=contact.conversation_id if tally.added else None,
+        warnings=_warnings(tally, options.business_name),
     )
     if run.import_id is None:
         return summary
-    uow.imports.finish(run.import_id, contact.conversation_id, counts, run.last_at)
+    uow.imports.finish(run.import_id, contact.conversation_id, counts, tally.last_at)
     provenance = {
         "file_name": export.name,
         "sha256": sha256,
@@ -275,3 +325,16 @@ def _import_into(
     append(uow.log, [entry], now)
     uow.personal.sealer.flush()
     return summary
+
+
+def _warnings(tally: Tally, business_name: str) -> tuple[str, ...]:
+    if tally.read and tally.added and not tally.outbound:
+        return (
+            f"no message is by {business_name.strip()!r}: all were stored as the customer's; "
+            "check --business-name",
+        )
+    return ()
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

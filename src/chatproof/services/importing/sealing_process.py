@@ -1,0 +1,164 @@
+"""Running an import's sealing side in a process of its own, so that reading, sealing and
+encoding the next chunk (one CPU) overlap with writing the previous one (the other).
+
+The two processes talk over a pair of pipes, in pickled messages: the importing process sends
+a ``Plan`` per ``Proposal``; the sealing process sends each
+``SealedChunk`` together with the proposal of a chunk two ahead, and the ``Tally`` (or a
+``Failure``) at the end. So when the importing process takes a sealed chunk to write it, it
+first answers the proposal that came with it, and the sealing process, once its send is read,
+finds the plan for its next chunk waiting: sealing one chunk overlaps with writing the one
+before. Plans are small (a few hundred bytes: known positions, lent bucket keys, the log's
+frontier once), so the importing process never waits to send one. Bucket keys cross only this
+private pipe, and the process exits with the import; if either side stops, the other sees the
+pipe close.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+from chatproof.archive.blobs import BlobStore
+from chatproof.services.importing.errors import ImportFileError
+from chatproof.services.importing.run import ImportRun
+from chatproof.services.importing.sealing import (
+    ChunkSealer,
+    Proposal,
+    SealedChunk,
+    SealingTask,
+    Tally,
+)
+from chatproof.services.importing.source import ExportFile
+
+LOOKAHEAD = 2
+"""Chunks proposed before the first plan comes back."""
+
+PIPE_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Step:
+    sealed: SealedChunk | None
+    proposal: Proposal | None
+
+
+@dataclass(frozen=True)
+class Failure:
+    problem: str
+
+
+class SealingProcess:
+    """The sealing process of one export: a fork of the importing process, which has
+    everything imported already. The child only computes; it opens the export anew (sharing the
+    parent's file position would mix their reads), never touches the
+    parent's database connection, and leaves with ``os._exit``, running none of the parent's
+    exit handlers."""
+
+    def __init__(self, task: SealingTask, blobs: BlobStore) -> None:
+        self.task = task
+        plans_read, plans_write = os.pipe()
+        results_read, results_write = os.pipe()
+        _widen(results_write)
+        self._pid = os.fork()
+        if self._pid == 0:
+            code = 1
+            try:
+                os.close(plans_write)
+                os.close(results_read)
+                code = _child(
+                    task,
+                    blobs,
+                    Connection(plans_read, writable=False),
+                    Connection(results_write, readable=False),
+                )
+            finally:
+                os._exit(code)
+        os.close(plans_read)
+        os.close(results_write)
+        self._plans = Connection(plans_write, readable=False)
+        self._results = Connection(results_read, writable=False)
+
+    def run(self, run: ImportRun, progress: Callable[[int], None] | None) -> Tally:
+        """Raises:
+        ImportFileError: the sealing side could not read or store something, or stopped.
+        """
+        name = self.task.path.name
+        while True:
+            try:
+                message = self._results.recv()
+            except (EOFError, OSError):
+                raise ImportFileError(
+                    name, "the import's sealing process stopped unexpectedly"
+                ) from None
+            if isinstance(message, Step):
+                if message.proposal is not None:
+                    self._plans.send(run.plan(message.proposal))
+                if message.sealed is not None:
+                    run.write(message.sealed)
+                    if progress is not None:
+                        progress(message.sealed.position)
+            elif isinstance(message, Tally):
+                return message
+            else:
+                assert isinstance(message, Failure)
+                raise ImportFileError(name, message.problem)
+
+    def close(self) -> None:
+        """Stop the process (it has finished, or the import failed) and reap it."""
+        self._plans.close()
+        self._results.close()
+        for _ in range(50):
+            if os.waitpid(self._pid, os.WNOHANG)[0]:
+                return
+            time.sleep(0.01)
+        os.kill(self._pid, signal.SIGKILL)
+        os.waitpid(self._pid, 0)
+
+
+def _child(task: SealingTask, blobs: BlobStore, plans: Connection, results: Connection) -> int:
+    try:
+        serve(task, blobs, plans, results)
+    except (EOFError, BrokenPipeError):
+        return 1  # the importing process has gone; its transaction is rolled back
+    except ImportFileError as exc:
+        results.send(Failure(exc.problem))
+        return 1
+    except Exception as exc:
+        results.send(Failure(f"{type(exc).__name__}: {exc}"))
+        return 1
+    return 0
+
+
+def serve(task: SealingTask, blobs: BlobStore, plans: Connection, results: Connection) -> None:
+    """The sealing process's side of the conversation."""
+    export = ExportFile(task.path)
+    try:
+        sealer = ChunkSealer(task, export, blobs)
+        outstanding = 0
+        for _ in range(LOOKAHEAD):
+            proposal = sealer.propose()
+            if proposal is None:
+                break
+            results.send(Step(None, proposal))
+            outstanding += 1
+        while outstanding:
+            sealed = sealer.seal(plans.recv())
+            proposal = sealer.propose()
+            results.send(Step(sealed, proposal))
+            outstanding += (proposal is not None) - 1
+        results.send(sealer.tally)
+    finally:
+        export.close()
+
+
+def _widen(fd: int) -> None:
+    """A sealed chunk is a few megabytes: a pipe of 1 MiB instead of 64 KiB takes it in a
+    few reads. Best effort (Linux only, and capped by ``fs.pipe-max-size``)."""
+    with contextlib.suppress(AttributeError, OSError):
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)

@@ -1,0 +1,166 @@
+"""The sealing side of an import, without a database: what it seals opens through the key
+store, each log entry is the canonical JSON of its own content, the Merkle subtrees it reports
+are the tree's, and the raw record is the JSON of the message the parser read."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chatproof.archive.blobs import BlobStore
+from chatproof.archive.keystore import KeyStore, MemoryKeyRepository
+from chatproof.archive.log import canonical_json, entry_time
+from chatproof.archive.merkle import Frontier, MemoryTree, leaf_hash
+from chatproof.archive.pseudonyms import Pseudonymizer
+from chatproof.archive.retention import Bucket
+from chatproof.domain.chat_export import ChatMessage, detect, parse
+from chatproof.services.importing import ExportFile
+from chatproof.services.importing.sealing import ChunkSealer, Plan, SealedChunk, SealingTask, Tally
+
+SUBJECT = "3f1c2a9e-5b7d-4e21-9c4a-0d6e8f7a1b2c"
+BUSINESS = "Fahrradladen Weber"
+BERLIN = ZoneInfo("Europe/Berlin")
+MASTER = bytes.fromhex("5f" * 32)
+
+characters = st.characters(codec="utf-8", exclude_characters=":\n\r\x85\u2028\u2029")
+chats = st.lists(
+    st.tuples(
+        st.sampled_from([BUSINESS, 'Jörg "Max" O\'Neil', "A\\B", "Ω\u00a0Kunde"]),
+        st.text(characters, min_size=1, max_size=40),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@dataclass
+class Sealed:
+    parsed: list[ChatMessage]
+    chunks: list[SealedChunk]
+    tally: Tally
+
+
+def seal_export(chat: list[tuple[str, str]], keys: KeyStore, log: MemoryTree) -> Sealed:
+    """Seal an Android export of ``chat`` as the importing process plans it, after ``log``'s
+    entries, appending the entries to ``log``."""
+    lines = [f"01.03.24, {10 + n // 60}:{n % 60:02d} - {a}: {t}\n" for n, (a, t) in enumerate(chat)]
+    with TemporaryDirectory() as directory:
+        path = Path(directory) / "WhatsApp Chat mit +49 151 23456789.txt"
+        path.write_text("".join(lines), encoding="utf-8")
+        export = ExportFile(path)
+        found = detect(iter(lines)).format
+        task = SealingTask(
+            path=path,
+            format=found,
+            timezone="Europe/Berlin",
+            business=BUSINESS,
+            subject_id=SUBJECT,
+            conversation_id=1,
+            retention_class="business_letter",
+            fingerprint=partial(Pseudonymizer(b"k" * 32).hash, "import"),
+            driver="sqlite",
+            received_at=datetime(2026, 11, 22, 12, tzinfo=UTC),
+            chunk=4,
+        )
+        parsed = [m for m in parse(export.blocks(), found) if isinstance(m, ChatMessage)]
+        sealer = ChunkSealer(task, export, BlobStore(Path(directory) / "media"))
+        batch = keys.batch()
+        frontier: Frontier | None = Frontier.read(log.size, log.node)
+        chunks = []
+        while (proposal := sealer.propose()) is not None:
+            buckets = {
+                year: Bucket(SUBJECT, "business_letter", year) for year in proposal.start_years
+            }
+            lent = batch.lend(list(buckets.values()))
+            plan = Plan(
+                frozenset(),
+                log.size,
+                7,
+                {year: lent[bucket.bucket_id] for year, bucket in buckets.items()},
+                frontier,
+            )
+            frontier = None
+            chunk = sealer.seal(plan)
+            batch.add_data_keys(chunk.data_keys)
+            for entry in chunk.entries:
+                assert log.append(entry.leaf) == entry.index
+            chunks.append(chunk)
+        batch.flush()
+        export.close()
+    return Sealed(parsed, chunks, sealer.tally)
+
+
+@settings(max_examples=40, deadline=None)
+@given(chats)
+def test_each_entry_is_the_canonical_json_of_its_content_which_opens_to_the_message(
+    chat: list[tuple[str, str]],
+) -> None:
+    keys = KeyStore(MemoryKeyRepository(), MASTER)
+    sealed = seal_export(chat, keys, MemoryTree())
+    entries = [e for c in sealed.chunks for e in c.entries]
+    rows = [row for c in sealed.chunks for row in c.messages.values]
+    assert sealed.tally.read == sealed.tally.added == len(entries) == len(sealed.parsed)
+    for m, entry, row in zip(sealed.parsed, entries, rows, strict=True):
+        document = json.loads(entry.leaf)
+        assert canonical_json(document) == entry.leaf
+        assert entry.leaf_hash == leaf_hash(entry.leaf)
+        assert document["time"] == entry_time(m.at.replace(tzinfo=BERLIN))
+        assert document["platform_id"] == entry.platform_id_hash == row[1]
+        raw = keys.unseal(SUBJECT, base64.b64decode(document["content"]))
+        assert raw == keys.unseal(SUBJECT, row[8])
+        record = {
+            "source": "import",
+            "at": m.at.isoformat(),
+            "author": m.author,
+            "text": m.text,
+            "kind": m.kind.value,
+            "attachment": m.attachment,
+            "line": m.line,
+        }
+        assert raw == json.dumps(record, ensure_ascii=False).encode()
+        assert keys.unseal(SUBJECT, row[7]).decode() == m.text
+        outbound = m.author == BUSINESS
+        assert document["attributes"] == {
+            "direction": "outbound" if outbound else "inbound",
+            "import_id": 7,
+            "line": m.line,
+            "message_kind": m.kind.value,
+            "type": f"import.{m.kind.value}",
+        }
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 40), chats)
+def test_the_subtrees_it_reports_are_those_of_the_log_it_extends(
+    before: int, chat: list[tuple[str, str]]
+) -> None:
+    log = MemoryTree(b"earlier entry %d" % n for n in range(before))
+    sealed = seal_export(chat, KeyStore(MemoryKeyRepository(), MASTER), log)
+    reported = {(level, index): value for c in sealed.chunks for level, index, value in c.nodes}
+    completed = {
+        (level, index)
+        for level in range(1, log.size.bit_length())
+        for index in range(log.size >> level)
+        if (index + 1) << level > before
+    }
+    assert set(reported) == completed
+    for (level, index), value in reported.items():
+        assert log.node(level, index) == value
+
+
+def test_every_message_gets_a_data_key_of_its_own() -> None:
+    keys = KeyStore(MemoryKeyRepository(), MASTER)
+    sealed = seal_export(
+        [("Max", "Hallo"), ("Max", "Hallo"), (BUSINESS, "Guten Tag")], keys, MemoryTree()
+    )
+    data_keys = [k for c in sealed.chunks for k in c.data_keys]
+    assert len({k.key_id for k in data_keys}) == len(data_keys) == 3
