@@ -5,8 +5,8 @@ show them like live traffic (DESIGN: a company still on phones imports its chats
 Imported messages are told apart by their type (``import.<kind>``) and their row in
 ``imported_messages``; their conversation uses the business number ``import`` and never gets
 a last inbound time, so an import opens no customer-service window. Their platform id hash is a
-keyed fingerprint of the message, which makes a re-import a no-op (DESIGN invariant 1's
-duplicate rule, applied to exports that carry no message ids).
+keyed fingerprint of the message behind its time, which makes a re-import a no-op (DESIGN
+invariant 1's duplicate rule, applied to exports that carry no message ids).
 """
 
 from __future__ import annotations
@@ -91,6 +91,11 @@ class ImportRepository(ABC):
         """Whether the conversation holds any message, that is, any fingerprint to check."""
 
     @abstractmethod
+    def has_unordered_fingerprints(self, conversation_id: int) -> bool:
+        """Whether the conversation holds messages imported before fingerprints began with
+        their time (a hex digit first, not ``i``)."""
+
+    @abstractmethod
     def ensure_contact(self, wa_id: str, name: str, now: datetime) -> ImportedContact:
         """The contact with this WhatsApp number (created, named ``name``, if new) and its
         imported conversation (created if new)."""
@@ -136,6 +141,15 @@ class SqlAlchemyImportRepository(ImportRepository):
     def has_messages(self, conversation_id: int) -> bool:
         m = t.messages.c
         query = select(m.id).where(m.conversation_id == conversation_id).limit(1)
+        return self.conn.execute(query).first() is not None
+
+    def has_unordered_fingerprints(self, conversation_id: int) -> bool:
+        m = t.messages.c
+        query = (
+            select(m.id)
+            .where(m.conversation_id == conversation_id, ~m.platform_id_hash.startswith("i"))
+            .limit(1)
+        )
         return self.conn.execute(query).first() is not None
 
     def ensure_contact(self, wa_id: str, name: str, now: datetime) -> ImportedContact:

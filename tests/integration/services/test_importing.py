@@ -29,6 +29,7 @@ from chatproof.services.importing import (
     import_exports,
     use_case,
 )
+from chatproof.services.importing.sealing import ChunkSealer
 from chatproof.services.media import read_media
 from chatproof.store import UnitOfWork
 from chatproof.store import tables as t
@@ -188,6 +189,30 @@ def test_importing_the_same_export_again_changes_nothing(
     assert (count(engine, t.messages), count(engine, t.log_entries), count(engine, t.imports)) == (
         before
     )
+
+
+def test_messages_imported_with_fingerprints_of_hash_only_are_recognised(
+    importer: Callable[[], ImportUnitOfWork],
+    blobs: BlobStore,
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    text = sample("android-de-24h.txt")
+    earlier = write_export(tmp_path, text[: text.index("13.03.24")], name=NUMBER_FILE)
+    with monkeypatch.context() as before_ordering:
+        before_ordering.setattr(ChunkSealer, "_ordered", lambda self, m, digest: digest)
+        first = run(importer, blobs, earlier)
+    with engine.connect() as conn:
+        stored = conn.execute(select(t.messages.c.platform_id_hash)).scalars().all()
+    assert len(stored) == first.added > 0
+    assert all(not f.startswith("i") for f in stored)
+
+    (tmp_path / "later").mkdir()
+    later = run(importer, blobs, write_export(tmp_path / "later", text, name=NUMBER_FILE))
+
+    assert (later.already_imported, later.added) == (first.added, 10 - first.added)
+    assert count(engine, t.messages) == 10
 
 
 def test_a_message_repeated_when_the_clocks_went_back_is_a_message_of_its_own(

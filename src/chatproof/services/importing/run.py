@@ -34,6 +34,9 @@ class ImportRun:
         self._next_index: int | None = None
         # A conversation without messages holds no fingerprint to look up.
         self._check_known = uow.imports.has_messages(contact.conversation_id)
+        self.earlier_fingerprints = self._check_known and uow.imports.has_unordered_fingerprints(
+            contact.conversation_id
+        )
 
     def plan(self, proposal: Proposal) -> Plan:
         fingerprints = proposal.fingerprints
@@ -41,6 +44,9 @@ class ImportRun:
         if self._check_known:
             found = self.uow.imports.known(fingerprints)
             known = frozenset(i for i, f in enumerate(fingerprints) if f in found)
+            if proposal.earlier_fingerprints is not None:
+                earlier = self.uow.imports.known(proposal.earlier_fingerprints)
+                known |= {i for i, f in enumerate(proposal.earlier_fingerprints) if f in earlier}
         fresh = len(fingerprints) - len(known)
         if not fresh:
             return Plan(known, 0, self.import_id or 0)

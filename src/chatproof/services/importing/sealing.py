@@ -50,6 +50,11 @@ DAMAGED = "damaged in the export (its zip checksum does not match)"
 
 ENTRY_KIND = "import.message"
 
+ORDERED = "i"
+"""First character of a time-ordered fingerprint (earlier ones are hex digits only)."""
+
+EPOCH = datetime(1970, 1, 1)
+
 MINUTES_REMEMBERED = 1440
 """Minutes whose messages are counted for fingerprints: a day of busy minutes, more than the
 hour a clock goes back; memory stays flat however long the chat is."""
@@ -72,6 +77,8 @@ class SealingTask:
     """The database URL's driver name (``sqlite``, ``postgresql+psycopg``): times are bound
     as its dialect binds them."""
     received_at: datetime
+    earlier_fingerprints: bool = False
+    """Also propose fingerprints as earlier imports stored them (``Proposal``)."""
     chunk: int = CHUNK
 
 
@@ -83,6 +90,9 @@ _Described = tuple[str, ChatMessage, datetime, str, str, str]
 class Proposal:
     fingerprints: list[str]
     start_years: list[int]
+    earlier_fingerprints: list[str] | None = None
+    """The same messages' fingerprints as imports before time-ordered fingerprints stored
+    them, for a conversation that holds such imports."""
 
 
 @dataclass(frozen=True)
@@ -172,10 +182,12 @@ class ChunkSealer:
         if not chunk:
             return None
         with collector_paused():
-            fingerprints = [self._fingerprint(m) for m in chunk]
+            digests = [self._fingerprint(m) for m in chunk]
+            fingerprints = [self._ordered(m, d) for m, d in zip(chunk, digests, strict=True)]
         self._pending.append((chunk, fingerprints))
         years = {m.at.year for m in chunk}
-        return Proposal(fingerprints, sorted(years - self._sealers.keys()))
+        earlier = digests if self.task.earlier_fingerprints else None
+        return Proposal(fingerprints, sorted(years - self._sealers.keys()), earlier)
 
     def _fingerprint(self, m: ChatMessage) -> str:
         """Identical messages within a minute are told apart by how many came before, also
@@ -192,6 +204,13 @@ class ChunkSealer:
             (m.at.isoformat(), m.author, m.kind.value, m.attachment or "", m.text, str(seen))
         )
         return self.task.fingerprint(self._key + value)
+
+    def _ordered(self, m: ChatMessage, digest: str) -> str:
+        """The fingerprint as stored: the export's time in front (seconds, hex), the keyed
+        hash after it, 64 characters in all. Rows of one import then go to the end of the
+        unique index's run of that time instead of to a random page each; the time is in
+        the row and the entry in clear anyway."""
+        return f"{ORDERED}{int((m.at - EPOCH).total_seconds()):010x}{digest[:53]}"
 
     def seal(self, plan: Plan) -> SealedChunk:
         """Seal the oldest proposed chunk's new messages as ``plan`` says."""

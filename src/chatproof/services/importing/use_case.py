@@ -7,7 +7,9 @@ all in one transaction, so a failed import leaves nothing behind (DESIGN invaria
 Exports carry no message ids. A message is recognised again by a keyed fingerprint of the
 chat, its time, author, kind, attachment and text, and how many identical messages came before
 it in the same minute; so re-importing an export adds nothing and a later export of the same
-chat adds only what is new.
+chat adds only what is new. The fingerprint is stored behind the message's time, so an
+import's rows are written in index order; fingerprints stored before that (hash only) are
+still recognised.
 """
 
 from __future__ import annotations
@@ -229,6 +231,7 @@ def _import_into(
         assert sealed_name is not None
         return uow.imports.start(replace(record, file_name=sealed_name))
 
+    run = ImportRun(uow, export.name, contact, start, now)
     task = SealingTask(
         path=export.path,
         format=detection.format,
@@ -240,8 +243,8 @@ def _import_into(
         fingerprint=uow.imports.fingerprinter(),
         driver=uow.imports.driver(),
         received_at=now,
+        earlier_fingerprints=run.earlier_fingerprints,
     )
-    run = ImportRun(uow, export.name, contact, start, now)
     report = None
     if progress is not None:
 
