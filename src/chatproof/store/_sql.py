@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import chain
 from typing import Any
 
@@ -56,6 +56,8 @@ class MomentBinder:
 
     def __init__(self, dialect: Dialect) -> None:
         self._bind = Moment.dialect_impl(dialect).bind_processor(dialect)
+        if dialect.name == "sqlite":
+            self._bind = _sqlite_moment
         self._cache: dict[datetime, Any] = {}
 
     def __call__(self, value: datetime | None) -> Any:
@@ -73,6 +75,14 @@ class MomentBinder:
             except ValueError as exc:
                 raise StatementError(str(exc), None, None, exc) from None
         return bound
+
+
+def _sqlite_moment(value: datetime) -> str:
+    """What ``Moment`` binds on SQLite (UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``; a test holds the
+    two equal) in a fifth of the time: an import binds one per message."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime; chatproof stores only aware UTC times")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 MAX_PARAMETERS = 30_000

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from chatproof.archive.blobs import BlobStore
-from chatproof.domain.chat_export import InvalidPhoneNumber, UnrecognisedExport
+from chatproof.domain.chat_export import ChatMessage, InvalidPhoneNumber, UnrecognisedExport
 from chatproof.services.conversations import list_conversations, read_messages
 from chatproof.services.importing import (
     ExportFile,
@@ -201,7 +201,13 @@ def test_messages_imported_with_fingerprints_of_hash_only_are_recognised(
     text = sample("android-de-24h.txt")
     earlier = write_export(tmp_path, text[: text.index("13.03.24")], name=NUMBER_FILE)
     with monkeypatch.context() as before_ordering:
-        before_ordering.setattr(ChunkSealer, "_ordered", lambda self, m, digest: digest)
+        hashes_only = ChunkSealer._fingerprints
+
+        def as_before(self: ChunkSealer, chunk: list[ChatMessage]) -> tuple[list[str], list[str]]:
+            digests = hashes_only(self, chunk)[1]
+            return digests, digests
+
+        before_ordering.setattr(ChunkSealer, "_fingerprints", as_before)
         first = run(importer, blobs, earlier)
     with engine.connect() as conn:
         stored = conn.execute(select(t.messages.c.platform_id_hash)).scalars().all()

@@ -6,9 +6,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import StatementError
 
 from chatproof.store._sql import MomentBinder
+from chatproof.store.tables import Moment
 
 
 def test_the_cache_of_bound_moments_stays_small_for_a_long_import(engine: Engine) -> None:
@@ -19,3 +25,21 @@ def test_the_cache_of_bound_moments_stays_small_for_a_long_import(engine: Engine
             binder(start + timedelta(minutes=minute))
         assert len(binder._cache) <= MomentBinder.MAX_CACHED
         assert binder(start) == MomentBinder(conn.dialect)(start)
+
+
+@settings(max_examples=200)
+@given(
+    st.datetimes(
+        min_value=datetime(1000, 1, 1), max_value=datetime(9998, 12, 31), timezones=st.timezones()
+    )
+)
+def test_a_moment_is_bound_as_the_column_type_binds_it(moment: datetime) -> None:
+    for dialect in (sqlite.dialect(), postgresql.psycopg.dialect()):
+        declared = Moment.dialect_impl(dialect).bind_processor(dialect)
+        expected = moment if declared is None else declared(moment)
+        assert MomentBinder(dialect)(moment) == expected
+
+
+def test_a_naive_moment_is_refused() -> None:
+    with pytest.raises(StatementError, match="naive"):
+        MomentBinder(sqlite.dialect())(datetime(2026, 1, 1))

@@ -16,7 +16,7 @@ import base64
 import gc
 import hashlib
 import mimetypes
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -134,8 +134,8 @@ class Tally:
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    """A chunk builds tens of thousands of short-lived objects and no cycles; the cycle
-    collector's walks over the heap meanwhile cost a tenth of the import's time."""
+    """An import builds millions of short-lived objects and no cycles; the cycle collector's
+    walks over the heap meanwhile cost a tenth of its time."""
     paused = gc.isenabled()
     if paused:
         gc.disable()
@@ -160,7 +160,7 @@ class ChunkSealer:
         self._sealers: dict[int, EntrySealer] = {}
         self._frontier: Frontier | None = None
         self._moment = MomentBinder(make_url(f"{task.driver}://").get_dialect()())
-        self._minutes: dict[datetime, Counter[tuple[object, ...]]] = {}
+        self._minutes: dict[datetime, tuple[str, str, dict[tuple[object, ...], int]]] = {}
         self._key = f"{task.subject_id}\x00"
         self._import_id = 0
         self._data_keys: list[DataKeyRecord] = []
@@ -181,36 +181,44 @@ class ChunkSealer:
         chunk = list(islice(self._messages, self.task.chunk))
         if not chunk:
             return None
-        with collector_paused():
-            digests = [self._fingerprint(m) for m in chunk]
-            fingerprints = [self._ordered(m, d) for m, d in zip(chunk, digests, strict=True)]
+        fingerprints, digests = self._fingerprints(chunk)
         self._pending.append((chunk, fingerprints))
         years = {m.at.year for m in chunk}
         earlier = digests if self.task.earlier_fingerprints else None
         return Proposal(fingerprints, sorted(years - self._sealers.keys()), earlier)
 
-    def _fingerprint(self, m: ChatMessage) -> str:
-        """Identical messages within a minute are told apart by how many came before, also
-        when the minute comes round again (the clocks went back an hour in October)."""
-        same_minute = self._minutes.get(m.at)
-        if same_minute is None:
-            if len(self._minutes) >= MINUTES_REMEMBERED:
-                del self._minutes[next(iter(self._minutes))]
-            same_minute = self._minutes[m.at] = Counter()
-        identity = (m.author, m.kind, m.attachment, m.text)
-        seen = same_minute[identity]
-        same_minute[identity] = seen + 1
-        value = "\x00".join(
-            (m.at.isoformat(), m.author, m.kind.value, m.attachment or "", m.text, str(seen))
-        )
-        return self.task.fingerprint(self._key + value)
+    def _fingerprints(self, chunk: list[ChatMessage]) -> tuple[list[str], list[str]]:
+        """Each message's fingerprint as stored, and the keyed hash alone, as imports stored
+        it before.
 
-    def _ordered(self, m: ChatMessage, digest: str) -> str:
-        """The fingerprint as stored: the export's time in front (seconds, hex), the keyed
-        hash after it, 64 characters in all. Rows of one import then go to the end of the
-        unique index's run of that time instead of to a random page each; the time is in
-        the row and the entry in clear anyway."""
-        return f"{ORDERED}{int((m.at - EPOCH).total_seconds()):010x}{digest[:53]}"
+        The hash covers the chat, the time, author, kind, attachment and text, and how many
+        identical messages came before in that minute, also when the minute comes round again
+        (the clocks went back an hour in October). The stored fingerprint puts the export's
+        time in front (seconds, hex), 64 characters in all: rows of one import then go to the
+        end of the unique index's run of that time instead of to a random page each; the
+        time is in the row and the entry in clear anyway.
+        """
+        minutes, key, keyed_hash = self._minutes, self._key, self.task.fingerprint
+        fingerprints: list[str] = []
+        digests: list[str] = []
+        for m in chunk:
+            minute = minutes.get(m.at)
+            if minute is None:
+                if len(minutes) >= MINUTES_REMEMBERED:
+                    del minutes[next(iter(minutes))]
+                seconds = int((m.at - EPOCH).total_seconds())
+                minute = minutes[m.at] = (f"{ORDERED}{seconds:010x}", m.at.isoformat(), {})
+            prefix, local, counts = minute
+            identity = (m.author, m.kind, m.attachment, m.text)
+            seen = counts.get(identity, 0)
+            counts[identity] = seen + 1
+            digest = keyed_hash(
+                f"{key}{local}\x00{m.author}\x00{m.kind.value}\x00{m.attachment or ''}\x00"
+                f"{m.text}\x00{seen}"
+            )
+            digests.append(digest)
+            fingerprints.append(prefix + digest[:53])
+        return fingerprints, digests
 
     def seal(self, plan: Plan) -> SealedChunk:
         """Seal the oldest proposed chunk's new messages as ``plan`` says."""
@@ -225,8 +233,7 @@ class ChunkSealer:
             fresh = [pair for i, pair in pairs if i not in plan.known]
         else:
             fresh = list(zip(fingerprints, chunk, strict=True))
-        with collector_paused():
-            return self._seal(fresh, plan.first_index)
+        return self._seal(fresh, plan.first_index)
 
     def _seal(self, fresh: list[tuple[str, ChatMessage]], first_index: int) -> SealedChunk:
         tally, tz, business = self.tally, self._tz, self.task.business

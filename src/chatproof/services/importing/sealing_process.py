@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import os
 import signal
 import time
@@ -122,6 +123,8 @@ class SealingProcess:
 
 
 def _child(task: SealingTask, blobs: BlobStore, plans: Connection, results: Connection) -> int:
+    # The process only computes, builds no cycles, and ends with the import.
+    gc.disable()
     try:
         serve(task, blobs, plans, results)
     except (EOFError, BrokenPipeError):

@@ -37,7 +37,12 @@ from chatproof.domain.chat_export import (
 )
 from chatproof.services.importing.errors import ImportFileError
 from chatproof.services.importing.run import ImportRun
-from chatproof.services.importing.sealing import ChunkSealer, SealingTask, Tally
+from chatproof.services.importing.sealing import (
+    ChunkSealer,
+    SealingTask,
+    Tally,
+    collector_paused,
+)
 from chatproof.services.importing.sealing_process import SealingProcess
 from chatproof.services.importing.source import ExportFile
 from chatproof.store.imports import ImportCounts, ImportRecord, ImportUnitOfWork
@@ -254,15 +259,17 @@ def _import_into(
     if in_process and hasattr(os, "fork"):
         process = SealingProcess(task, blobs)
         try:
-            tally = process.run(run, report)
+            with collector_paused():
+                tally = process.run(run, report)
         finally:
             process.close()
     else:
         sealer = ChunkSealer(task, export, blobs)
-        while (proposal := sealer.propose()) is not None:
-            run.write(sealer.seal(run.plan(proposal)))
-            if report is not None:
-                report(export.position)
+        with collector_paused():
+            while (proposal := sealer.propose()) is not None:
+                run.write(sealer.seal(run.plan(proposal)))
+                if report is not None:
+                    report(export.position)
         tally = sealer.tally
     run.close()
     counts = ImportCounts(
