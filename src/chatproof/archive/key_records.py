@@ -59,6 +59,11 @@ class DataKeyRecord(NamedTuple):
     wrapped_key: bytes
 
 
+DataKeyRow = tuple[bytes, str, int, bytes]
+"""A data key's fields in ``DataKeyRecord`` order (a record is one): what an import's sealing
+process sends, as a plain tuple, which travels between processes at a third of the cost."""
+
+
 @dataclass(frozen=True)
 class RotationResult:
     rewrapped: int

@@ -15,6 +15,7 @@ from chatproof.archive.key_records import (
     BucketKeyRecord,
     BucketState,
     DataKeyRecord,
+    DataKeyRow,
     wrapped_key_of,
 )
 
@@ -85,7 +86,7 @@ class KeyRepository(ABC):
         change nothing and return it. Raises KeyError for an unknown row."""
 
     @abstractmethod
-    def add_data_keys(self, records: Sequence[DataKeyRecord]) -> None:
+    def add_data_keys(self, records: Sequence[DataKeyRow]) -> None:
         """Insert new data keys. MUST refuse (KeyError) a key id that exists and MUST refuse
         (ContentErased) a bucket key row that is shredded, inserting none of ``records``."""
 
@@ -181,12 +182,12 @@ class MemoryKeyRepository(KeyRepository):
             self.bucket_rows[bucket_id, generation] = row
         return row
 
-    def add_data_keys(self, records: Sequence[DataKeyRecord]) -> None:
-        for record in records:
-            if record.key_id in self.data_rows:
-                raise KeyError(f"data key {record.key_id.hex()} exists")
-            self._require_active(record.bucket_id, record.generation)
-        self.data_rows.update((r.key_id, r) for r in records)
+    def add_data_keys(self, records: Sequence[DataKeyRow]) -> None:
+        for key_id, bucket_id, generation, _ in records:
+            if key_id in self.data_rows:
+                raise KeyError(f"data key {key_id.hex()} exists")
+            self._require_active(bucket_id, generation)
+        self.data_rows.update((r[0], DataKeyRecord(*r)) for r in records)
 
     def data_key(self, key_id: bytes) -> DataKeyRecord | None:
         return self.data_rows.get(key_id)

@@ -38,6 +38,7 @@ from chatproof.archive.key_records import (
     BucketKeyRecord,
     BucketState,
     DataKeyRecord,
+    DataKeyRow,
     RotationResult,
     wrapped_key_of,
 )
@@ -355,7 +356,7 @@ class SealBatch:
     def __init__(self, store: KeyStore) -> None:
         self._store = store
         self._buckets: dict[str, tuple[BucketKeyRecord, AESGCM]] = {}
-        self._pending: list[DataKeyRecord] = []
+        self._pending: list[DataKeyRow] = []
 
     def prepare(self, buckets: Sequence[Bucket]) -> None:
         """Look up (and create where needed) the active key of every bucket at once."""
@@ -408,7 +409,7 @@ class SealBatch:
             lent[bucket.bucket_id] = LentBucket(record.bucket_id, record.generation, key)
         return lent
 
-    def add_data_keys(self, records: Sequence[DataKeyRecord]) -> None:
+    def add_data_keys(self, records: Sequence[DataKeyRow]) -> None:
         """Data keys sealed under lent bucket keys, written with the others by ``flush``."""
         self._pending.extend(records)
 

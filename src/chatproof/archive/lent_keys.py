@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from chatproof.archive import envelope
-from chatproof.archive.key_records import DataKeyRecord
+from chatproof.archive.key_records import DataKeyRow
 
 _KEY = envelope.KEY_BYTES
 _NONCE = envelope.NONCE_BYTES
@@ -54,7 +54,7 @@ class EntrySealer:
 
     def seal(
         self, entries: Sequence[Sequence[bytes]]
-    ) -> tuple[list[DataKeyRecord], list[list[bytes]]]:
+    ) -> tuple[list[DataKeyRow], list[list[bytes]]]:
         """The data key rows and, per entry, its fields sealed (in the order given)."""
         fields = sum(len(e) for e in entries)
         per_entry = _KEY + _RANDOM_ID + _NONCE
@@ -65,7 +65,7 @@ class EntrySealer:
         wrap = self._wrapper.encrypt
         bucket_id, generation = self.bucket.bucket_id, self.bucket.generation
         version = b"\x01"
-        keys: list[DataKeyRecord] = []
+        keys: list[DataKeyRow] = []
         sealed: list[list[bytes]] = []
         at = 0
         for plaintexts in entries:
@@ -74,7 +74,7 @@ class EntrySealer:
             nonce = random[at + _KEY + _RANDOM_ID : at + per_entry]
             at += per_entry
             wrapped = version + nonce + wrap(nonce, data_key, wrap_head + key_id + wrap_tail)
-            keys.append(DataKeyRecord(key_id, bucket_id, generation, wrapped))
+            keys.append((key_id, bucket_id, generation, wrapped))
             encrypt = AESGCM(data_key).encrypt
             associated = content_head + key_id + content_tail
             header = version + key_id

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Row, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from chatproof.archive.errors import ContentErased
+from chatproof.archive.key_records import DataKeyRow
 from chatproof.archive.keystore import BucketKeyRecord, DataKeyRecord, KeyRepository
 from chatproof.store import tables as t
 from chatproof.store._sql import chunks, driver_sql, insert_ignoring_duplicates
@@ -212,11 +213,11 @@ class SqlAlchemyKeyRepository(KeyRepository):
             raise KeyError(f"bucket key {bucket_id}#{generation}")
         return stored
 
-    def add_data_keys(self, records: Sequence[DataKeyRecord]) -> None:
+    def add_data_keys(self, records: Sequence[DataKeyRow]) -> None:
         self._forget_reads()
         if not records:
             return
-        wanted = {(r.bucket_id, r.generation) for r in records}
+        wanted = {(r[1], r[2]) for r in records}
         rows = {key: self._held[key] for key in wanted if key in self._held}
         if len(rows) < len(wanted):
             rows.update(self._buckets_by_key(wanted - set(rows), lock=True))
@@ -229,10 +230,8 @@ class SqlAlchemyKeyRepository(KeyRepository):
         nested = self.conn.begin_nested()
         try:
             # One driver call for the whole batch: this runs once per ingest group.
-            self.conn.exec_driver_sql(
-                driver_sql(self.conn, _INSERT_DATA_KEYS),
-                [(r.key_id, r.bucket_id, r.generation, r.wrapped_key) for r in records],
-            )
+            # Rows are in the statement's column order (``DataKeyRow``).
+            self.conn.exec_driver_sql(driver_sql(self.conn, _INSERT_DATA_KEYS), list(records))
             nested.commit()
         except IntegrityError:
             nested.rollback()

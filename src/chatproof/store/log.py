@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from chatproof.archive.log import LogRepository, StoredEntry
+from chatproof.archive.log import EntryRow, LogRepository, StoredEntry
 from chatproof.archive.tree_head import SignedTreeHead, TreeHead
 from chatproof.archive.verify import WitnessedRoot
 from chatproof.archive.witness import WitnessReceipt
@@ -82,23 +82,15 @@ class SqlAlchemyLogRepository(LogRepository):
         value = self._nodes[level, index] = bytes(found)
         return value
 
-    def add_entries(self, entries: Sequence[StoredEntry], at: datetime) -> None:
+    def add_entries(self, entries: Sequence[EntryRow], at: datetime) -> None:
         if not entries:
             return
         appended_at = self._moment(at)
         self.conn.exec_driver_sql(
             self._sql["entries"],
             [
-                (
-                    e.index,
-                    e.leaf,
-                    e.leaf_hash,
-                    e.kind,
-                    e.subject_id,
-                    e.platform_id_hash,
-                    appended_at,
-                )
-                for e in entries
+                (index, leaf, leaf_hash, kind, subject_id, platform_id_hash, appended_at)
+                for index, leaf, kind, subject_id, platform_id_hash, leaf_hash in entries
             ],
         )
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from chatproof.archive.errors import ContentErased
-from chatproof.archive.key_records import DataKeyRecord
+from chatproof.archive.key_records import DataKeyRow
 from chatproof.archive.keystore import KeyCache, KeyRepository, KeyStore
 from chatproof.archive.lent_keys import LentBucket
 from chatproof.archive.log import EntryDraft
@@ -65,7 +65,7 @@ class Sealer(ABC):
         for sealing in another process; its data keys come back through ``add_data_keys``."""
 
     @abstractmethod
-    def add_data_keys(self, records: Sequence[DataKeyRecord]) -> None:
+    def add_data_keys(self, records: Sequence[DataKeyRow]) -> None:
         """Data keys made under lent bucket keys, made durable by ``flush``."""
 
 
@@ -108,7 +108,7 @@ class KeyStoreSealer(Sealer):
         lent = self._batch.lend(list(buckets.values()))
         return {year: lent[bucket.bucket_id] for year, bucket in buckets.items()}
 
-    def add_data_keys(self, records: Sequence[DataKeyRecord]) -> None:
+    def add_data_keys(self, records: Sequence[DataKeyRow]) -> None:
         self._batch.add_data_keys(records)
 
     def prefetch(self, sealed: Iterable[bytes | None]) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from chatproof.archive import envelope
 from chatproof.archive.errors import ContentErased, ContentIntegrityError, UnknownDataKeyError
-from chatproof.archive.keystore import KeyStore, MemoryKeyRepository
+from chatproof.archive.keystore import DataKeyRecord, KeyStore, MemoryKeyRepository
 from chatproof.archive.lent_keys import EntrySealer
 from chatproof.archive.retention import Bucket
 
@@ -35,7 +35,9 @@ def test_what_a_lent_key_seals_opens_through_the_key_store(entries: list[list[by
     assert len(records) == len(sealed) == len(entries)
     batch.add_data_keys(records)
     batch.flush()
-    for plaintexts, out, record in zip(entries, sealed, records, strict=True):
+    for plaintexts, out, record in zip(
+        entries, sealed, map(DataKeyRecord._make, records), strict=True
+    ):
         assert [keys.unseal("subj-a", s) for s in out] == plaintexts
         assert all(envelope.data_key_id(s) == record.key_id for s in out)
         assert keys.bucket_of(record.key_id).bucket == A_2025
@@ -43,7 +45,8 @@ def test_what_a_lent_key_seals_opens_through_the_key_store(entries: list[list[by
 
 def test_every_entry_has_its_own_data_key_and_every_field_its_own_nonce() -> None:
     keys = KeyStore(MemoryKeyRepository(), MASTER)
-    records, sealed = lend(keys).seal([[b"same", b"same"], [b"same"]])
+    rows, sealed = lend(keys).seal([[b"same", b"same"], [b"same"]])
+    records = [DataKeyRecord._make(row) for row in rows]
     assert len({r.key_id for r in records}) == 2
     assert len({envelope.SealedContent.from_bytes(s).nonce for out in sealed for s in out}) == 3
     assert len({r.wrapped_key[1:13] for r in records}) == 2

@@ -30,9 +30,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 
 from chatproof.archive.blobs import BlobStore
-from chatproof.archive.key_records import DataKeyRecord
+from chatproof.archive.key_records import DataKeyRow
 from chatproof.archive.lent_keys import EntrySealer, LentBucket
-from chatproof.archive.log import ENVELOPE_VERSION, StoredEntry, entry_time
+from chatproof.archive.log import ENVELOPE_VERSION, EntryRow, entry_time
 from chatproof.archive.merkle import Frontier
 from chatproof.domain.chat_export import BadLine, ChatMessage, ExportFormat, Kind, parse
 from chatproof.services.importing.errors import ImportFileError
@@ -109,8 +109,8 @@ class Plan:
 
 @dataclass(frozen=True)
 class SealedChunk:
-    data_keys: list[DataKeyRecord]
-    entries: list[StoredEntry]
+    data_keys: list[DataKeyRow]
+    entries: list[EntryRow]
     nodes: list[tuple[int, int, bytes]]
     """Complete subtrees above the leaves."""
     messages: PreparedMessages
@@ -163,7 +163,7 @@ class ChunkSealer:
         self._minutes: dict[datetime, tuple[str, str, dict[tuple[object, ...], int]]] = {}
         self._key = f"{task.subject_id}\x00"
         self._import_id = 0
-        self._data_keys: list[DataKeyRecord] = []
+        self._data_keys: list[DataKeyRow] = []
 
     def _read(self, parsed: Iterator[ChatMessage | BadLine]) -> Iterator[ChatMessage]:
         tally = self.tally
@@ -296,7 +296,7 @@ class ChunkSealer:
         import_id = self._import_id
         retention = f'"retention":{{"class":{encode_basestring(task.retention_class)},'
         subject_member = f'"subject":{encode_basestring(subject)}'
-        entries: list[StoredEntry] = []
+        entries: list[EntryRow] = []
         values: list[tuple[Any, ...]] = []
         lines: list[tuple[int, str]] = []
         index = first_index
@@ -323,11 +323,8 @@ class ChunkSealer:
                 f'{retention}"start_year":{at.year}}},{subject_member},"time":"{utc}",'
                 f'"v":{ENVELOPE_VERSION}}}'
             ).encode()
-            entries.append(
-                StoredEntry(
-                    index, leaf, ENTRY_KIND, subject, fingerprint, sha256(b"\x00" + leaf).digest()
-                )
-            )
+            leaf_hash = sha256(b"\x00" + leaf).digest()
+            entries.append((index, leaf, ENTRY_KIND, subject, fingerprint, leaf_hash))
             values.append(
                 (
                     conversation_id,
@@ -356,7 +353,7 @@ class ChunkSealer:
         nodes: list[tuple[int, int, bytes]] = []
         if entries:
             assert self._frontier is not None, "the first plan with new messages has the frontier"
-            completed = self._frontier.append([e.leaf_hash for e in entries])
+            completed = self._frontier.append([e[5] for e in entries])
             nodes = [node for node in completed if node[0]]
         tally.added += len(entries)
         tally.last_at = last_at

@@ -17,8 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatproof.archive.blobs import BlobStore
+from chatproof.archive.key_records import DataKeyRecord
 from chatproof.archive.keystore import KeyStore, MemoryKeyRepository
-from chatproof.archive.log import canonical_json, entry_time
+from chatproof.archive.log import StoredEntry, canonical_json, entry_time
 from chatproof.archive.merkle import Frontier, MemoryTree, leaf_hash
 from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.archive.retention import Bucket
@@ -91,7 +92,7 @@ def seal_export(chat: list[tuple[str, str]], keys: KeyStore, log: MemoryTree) ->
             frontier = None
             chunk = sealer.seal(plan)
             batch.add_data_keys(chunk.data_keys)
-            for entry in chunk.entries:
+            for entry in map(StoredEntry._make, chunk.entries):
                 assert log.append(entry.leaf) == entry.index
             chunks.append(chunk)
         batch.flush()
@@ -106,7 +107,7 @@ def test_each_entry_is_the_canonical_json_of_its_content_which_opens_to_the_mess
 ) -> None:
     keys = KeyStore(MemoryKeyRepository(), MASTER)
     sealed = seal_export(chat, keys, MemoryTree())
-    entries = [e for c in sealed.chunks for e in c.entries]
+    entries = [StoredEntry._make(e) for c in sealed.chunks for e in c.entries]
     rows = [row for c in sealed.chunks for row in c.messages.values]
     assert sealed.tally.read == sealed.tally.added == len(entries) == len(sealed.parsed)
     for m, entry, row in zip(sealed.parsed, entries, rows, strict=True):
@@ -162,5 +163,5 @@ def test_every_message_gets_a_data_key_of_its_own() -> None:
     sealed = seal_export(
         [("Max", "Hallo"), ("Max", "Hallo"), (BUSINESS, "Guten Tag")], keys, MemoryTree()
     )
-    data_keys = [k for c in sealed.chunks for k in c.data_keys]
+    data_keys = [DataKeyRecord._make(k) for c in sealed.chunks for k in c.data_keys]
     assert len({k.key_id for k in data_keys}) == len(data_keys) == 3
