@@ -1,7 +1,7 @@
 """The database side of one export's import: it answers the sealing side's proposals (which
 messages are stored already, which log indexes and bucket keys to use) and writes what comes
-back sealed — data keys, log entries and Merkle subtrees, message rows — in the caller's
-transaction (DESIGN invariants 2, 3, 4)."""
+back sealed — data keys, log entries, message rows — with the Merkle subtrees the entries
+complete, in the caller's transaction (DESIGN invariants 2, 3, 4)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ class ImportRun:
         """Set when the first new message is planned: an import that adds nothing writes
         nothing."""
         self._next_index: int | None = None
+        self._frontier: Frontier | None = None
         # A conversation without messages holds no fingerprint to look up.
         self._check_known = uow.imports.has_messages(contact.conversation_id)
         self.earlier_fingerprints = self._check_known and uow.imports.has_unordered_fingerprints(
@@ -50,21 +51,20 @@ class ImportRun:
         fresh = len(fingerprints) - len(known)
         if not fresh:
             return Plan(known, 0, self.import_id or 0)
-        frontier = None
         if self.import_id is None:
             self.import_id = self._start()
         if self._next_index is None:
             # The log stays locked to this transaction from here on, so the indexes planned
             # now are the ones the entries get.
             size = self.uow.log.lock_size()
-            frontier = Frontier.read(size, self.uow.log.node)
+            self._frontier = Frontier.read(size, self.uow.log.node)
             self._next_index = size
         buckets = {}
         if proposal.start_years:
             buckets = self.uow.personal.sealer.lend(self.contact.subject_id, proposal.start_years)
         first = self._next_index
         self._next_index += fresh
-        return Plan(known, first, self.import_id, buckets, frontier)
+        return Plan(known, first, self.import_id, buckets)
 
     def write(self, chunk: SealedChunk) -> None:
         """Raises ImportFileError if a row turns out to be stored already (an import of the
@@ -75,7 +75,9 @@ class ImportRun:
         assert self.import_id is not None
         uow.personal.sealer.add_data_keys(chunk.data_keys)
         uow.log.add_entries(chunk.entries, self.now)
-        uow.log.add_nodes(chunk.nodes)
+        assert self._frontier is not None
+        completed = self._frontier.append([entry[5] for entry in chunk.entries])
+        uow.log.add_nodes([node for node in completed if node[0]])
         ids = uow.imports.add_messages(self.import_id, chunk.messages)
         if len(ids) != len(chunk.entries):
             raise ImportFileError(

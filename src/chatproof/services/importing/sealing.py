@@ -1,6 +1,6 @@
 """The part of an import that needs no database: reading the export, fingerprinting each
 message, sealing it under the contact's lent bucket keys (DESIGN invariant 4), encoding its log
-entry and the Merkle subtrees it completes (invariant 3), and building its message row. It runs
+entry (invariant 3), and building its message row. It runs
 in the import's sealing process while the importing process writes the previous chunk, or
 inline for a small export.
 
@@ -33,7 +33,6 @@ from chatproof.archive.blobs import BlobStore
 from chatproof.archive.key_records import DataKeyRow
 from chatproof.archive.lent_keys import EntrySealer, LentBucket
 from chatproof.archive.log import ENVELOPE_VERSION, EntryRow, entry_time
-from chatproof.archive.merkle import Frontier
 from chatproof.domain.chat_export import BadLine, ChatMessage, ExportFormat, Kind, parse
 from chatproof.services.importing.errors import ImportFileError
 from chatproof.services.importing.source import ExportFile
@@ -103,16 +102,12 @@ class Plan:
     import_id: int
     buckets: dict[int, LentBucket] = field(default_factory=dict)
     """Start year → key, for years not lent before."""
-    frontier: Frontier | None = None
-    """The log's right edge, with the first plan."""
 
 
 @dataclass(frozen=True)
 class SealedChunk:
     data_keys: list[DataKeyRow]
     entries: list[EntryRow]
-    nodes: list[tuple[int, int, bytes]]
-    """Complete subtrees above the leaves."""
     messages: PreparedMessages
     position: int
     """Bytes of the export read so far."""
@@ -158,7 +153,6 @@ class ChunkSealer:
         self._messages = self._read(parse(export.blocks(), task.format))
         self._pending: deque[tuple[list[ChatMessage], list[str]]] = deque()
         self._sealers: dict[int, EntrySealer] = {}
-        self._frontier: Frontier | None = None
         self._moment = MomentBinder(make_url(f"{task.driver}://").get_dialect()())
         self._minutes: dict[datetime, tuple[str, str, dict[tuple[object, ...], int]]] = {}
         self._key = f"{task.subject_id}\x00"
@@ -225,8 +219,6 @@ class ChunkSealer:
         chunk, fingerprints = self._pending.popleft()
         for year, lent in plan.buckets.items():
             self._sealers[year] = EntrySealer(self.task.subject_id, lent)
-        if plan.frontier is not None:
-            self._frontier = plan.frontier
         self._import_id = plan.import_id
         if plan.known:
             pairs = enumerate(zip(fingerprints, chunk, strict=True))
@@ -350,15 +342,10 @@ class ChunkSealer:
             if last_at is None or at > last_at:
                 last_at = at
             index += 1
-        nodes: list[tuple[int, int, bytes]] = []
-        if entries:
-            assert self._frontier is not None, "the first plan with new messages has the frontier"
-            completed = self._frontier.append([e[5] for e in entries])
-            nodes = [node for node in completed if node[0]]
         tally.added += len(entries)
         tally.last_at = last_at
         return SealedChunk(
-            self._data_keys, entries, nodes, PreparedMessages(values, lines), self.export.position
+            self._data_keys, entries, PreparedMessages(values, lines), self.export.position
         )
 
     def _media(self, m: ChatMessage, at: datetime) -> dict[str, Any]:

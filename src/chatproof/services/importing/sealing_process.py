@@ -7,8 +7,8 @@ a ``Plan`` per ``Proposal``; the sealing process sends each
 ``Failure``) at the end. So when the importing process takes a sealed chunk to write it, it
 first answers the proposal that came with it, and the sealing process, once its send is read,
 finds the plan for its next chunk waiting: sealing one chunk overlaps with writing the one
-before. Plans are small (a few hundred bytes: known positions, lent bucket keys, the log's
-frontier once), so the importing process never waits to send one. Bucket keys cross only this
+before. Plans are small (a few hundred bytes: known positions, lent bucket keys), so the
+importing process never waits to send one. Bucket keys cross only this
 private pipe, and the process exits with the import; if either side stops, the other sees the
 pipe close.
 """
