@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -81,8 +81,24 @@ class SealingTask:
     chunk: int = CHUNK
 
 
-_Described = tuple[str, ChatMessage, datetime, str, str, str]
-"""fingerprint, message, local time, UTC time as the log writes it, kind, direction"""
+_Moment = tuple[datetime, str, str, Any]
+"""The time in the business's zone, as the export wrote it (ISO), as the log writes it (UTC),
+and bound for the database"""
+
+_Described = tuple[str, ChatMessage, _Moment, str, str, str]
+"""fingerprint, message, time, kind, message type, direction"""
+
+_KINDS = {kind: (kind.value, f"import.{kind.value}") for kind in Kind}
+
+_MEDIA_COLUMNS = (
+    "media_id",
+    "media_mime_type",
+    "media_sha256",
+    "media_state",
+    "media_blob",
+    "media_error",
+)
+_NO_MEDIA = (None,) * len(_MEDIA_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -155,6 +171,7 @@ class ChunkSealer:
         self._sealers: dict[int, EntrySealer] = {}
         self._moment = MomentBinder(make_url(f"{task.driver}://").get_dialect()())
         self._minutes: dict[datetime, tuple[str, str, dict[tuple[object, ...], int]]] = {}
+        self._moments: dict[datetime, _Moment] = {}
         self._key = f"{task.subject_id}\x00"
         self._import_id = 0
         self._data_keys: list[DataKeyRow] = []
@@ -228,18 +245,13 @@ class ChunkSealer:
         return self._seal(fresh, plan.first_index)
 
     def _seal(self, fresh: list[tuple[str, ChatMessage]], first_index: int) -> SealedChunk:
-        tally, tz, business = self.tally, self._tz, self.task.business
+        tally, business, moment_of = self.tally, self.task.business, self._moment_of
         import_id = self._import_id
-        times: dict[datetime, tuple[datetime, str, str]] = {}
         fields: list[list[bytes]] = []
         described: list[_Described] = []
         for fingerprint, m in fresh:
-            moment = times.get(m.at)
-            if moment is None:
-                at = m.at.replace(tzinfo=tz)
-                moment = times[m.at] = (at, m.at.isoformat(), entry_time(at))
-            at, local, utc = moment
-            kind = m.kind.value
+            moment = moment_of(m.at)
+            kind, message_type = _KINDS[m.kind]
             if m.kind is Kind.SYSTEM:
                 direction = "system"
             elif m.author == business:
@@ -248,8 +260,9 @@ class ChunkSealer:
             else:
                 direction = "inbound"
             raw = (
-                f'{{"source": "import", "at": "{local}", "author": {encode_basestring(m.author)}, '
-                f'"text": {encode_basestring(m.text)}, "kind": "{kind}", "attachment": '
+                f'{{"source": "import", "at": "{moment[1]}", "author": '
+                f'{encode_basestring(m.author)}, "text": {encode_basestring(m.text)}, '
+                f'"kind": "{kind}", "attachment": '
                 f"{encode_basestring(m.attachment) if m.attachment else 'null'}, "
                 f'"line": {m.line}}}'
             )
@@ -259,10 +272,23 @@ class ChunkSealer:
             if m.attachment:
                 values.append(m.attachment.encode())
             fields.append(values)
-            described.append((fingerprint, m, at, utc, kind, direction))
+            described.append((fingerprint, m, moment, kind, message_type, direction))
         self._data_keys = []
-        sealed = self._seal_fields(fields, [d[2].year for d in described])
+        sealed = self._seal_fields(fields, [d[2][0].year for d in described])
         return self._rows(described, sealed, first_index)
+
+    def _moment_of(self, at: datetime) -> _Moment:
+        """The export's time as each place wants it, worked out once per distinct time."""
+        found = self._moments.get(at)
+        if found is None:
+            if len(self._moments) >= MINUTES_REMEMBERED:
+                self._moments.clear()
+            aware = at.replace(tzinfo=self._tz)
+            utc = aware.astimezone(UTC)
+            minute = self._minutes.get(at)
+            local = at.isoformat() if minute is None else minute[1]
+            found = self._moments[at] = (aware, local, entry_time(utc), self._moment(utc))
+        return found
 
     def _seal_fields(self, fields: list[list[bytes]], years: list[int]) -> list[list[bytes]]:
         """Each message's fields under its own data key, in its start year's bucket."""
@@ -282,8 +308,8 @@ class ChunkSealer:
         self, described: list[_Described], sealed: list[list[bytes]], first_index: int
     ) -> SealedChunk:
         task, tally = self.task, self.tally
-        moment, b64, sha256 = self._moment, base64.b64encode, hashlib.sha256
-        received = moment(task.received_at)
+        b64, sha256 = base64.b64encode, hashlib.sha256
+        received = self._moment(task.received_at)
         conversation_id, subject = task.conversation_id, task.subject_id
         import_id = self._import_id
         retention = f'"retention":{{"class":{encode_basestring(task.retention_class)},'
@@ -293,48 +319,51 @@ class ChunkSealer:
         lines: list[tuple[int, str]] = []
         index = first_index
         last_at = tally.last_at
-        for (fingerprint, m, at, utc, kind, direction), fields in zip(
+        for (fingerprint, m, (at, _, utc, sent_at), kind, message_type, direction), fields in zip(
             described, sealed, strict=True
         ):
             platform_id, raw = fields[0], fields[1]
-            media: dict[str, Any] = {}
             blob = media_member = ""
             if m.attachment:
                 media = self._media(m, at)
                 media_member = f',"media":"{media["media_state"]}"'
                 if "media_blob" in media:
                     blob = f'"blob":"{media["media_blob"]}",'
+                media_columns = tuple(media.get(column) for column in _MEDIA_COLUMNS)
+            else:
+                media_columns = _NO_MEDIA
             # The entry's canonical JSON (``log.encode_leaf`` of the same draft; a test holds
             # the two equal), written out at once: every value here is ASCII but the subject
             # and retention class, which are escaped as JCS escapes them.
             leaf = (
                 f'{{"attributes":{{{blob}"direction":"{direction}","import_id":{import_id},'
                 f'"line":{m.line}{media_member},"message_kind":"{kind}",'
-                f'"type":"import.{kind}"}},"content":"{b64(raw).decode()}",'
+                f'"type":"{message_type}"}},"content":"{b64(raw).decode()}",'
                 f'"index":{index},"kind":"{ENTRY_KIND}","platform_id":"{fingerprint}",'
                 f'{retention}"start_year":{at.year}}},{subject_member},"time":"{utc}",'
                 f'"v":{ENVELOPE_VERSION}}}'
             ).encode()
             leaf_hash = sha256(b"\x00" + leaf).digest()
             entries.append((index, leaf, ENTRY_KIND, subject, fingerprint, leaf_hash))
+            media_id, mime, sha256_hex, state, media_blob, error = media_columns
             values.append(
                 (
                     conversation_id,
                     fingerprint,
                     platform_id,
                     direction,
-                    f"import.{kind}",
-                    moment(at),
+                    message_type,
+                    sent_at,
                     received,
                     fields[2] if m.text else None,
                     raw,
-                    media.get("media_id"),
-                    media.get("media_mime_type"),
-                    media.get("media_sha256"),
+                    media_id,
+                    mime,
+                    sha256_hex,
                     fields[-1] if m.attachment else None,
-                    media.get("media_state"),
-                    media.get("media_blob"),
-                    media.get("media_error"),
+                    state,
+                    media_blob,
+                    error,
                     index,
                 )
             )

@@ -1,7 +1,7 @@
 """Running an import's sealing side in a process of its own, so that reading, sealing and
 encoding the next chunk (one CPU) overlap with writing the previous one (the other).
 
-The two processes talk over a pair of pipes, in pickled messages: the importing process sends
+The two processes talk over a pair of pipes: the importing process sends
 a ``Plan`` per ``Proposal``; the sealing process sends each
 ``SealedChunk`` together with the proposal of a chunk two ahead, and the ``Tally`` (or a
 ``Failure``) at the end. So when the importing process takes a sealed chunk to write it, it
@@ -18,7 +18,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gc
+import marshal
 import os
+import pickle
 import signal
 import time
 from collections.abc import Callable
@@ -36,11 +38,14 @@ from chatproof.services.importing.sealing import (
     Tally,
 )
 from chatproof.services.importing.source import ExportFile
+from chatproof.store.imports import PreparedMessages
 
 LOOKAHEAD = 2
 """Chunks proposed before the first plan comes back."""
 
 PIPE_BYTES = 1 << 20
+
+MARSHALLED, PICKLED = b"M", b"P"
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ class SealingProcess:
         name = self.task.path.name
         while True:
             try:
-                message = self._results.recv()
+                message = _decode(self._results.recv_bytes())
             except (EOFError, OSError):
                 raise ImportFileError(
                     name, "the import's sealing process stopped unexpectedly"
@@ -130,10 +135,10 @@ def _child(task: SealingTask, blobs: BlobStore, plans: Connection, results: Conn
     except (EOFError, BrokenPipeError):
         return 1  # the importing process has gone; its transaction is rolled back
     except ImportFileError as exc:
-        results.send(Failure(exc.problem))
+        results.send_bytes(_encode(Failure(exc.problem)))
         return 1
     except Exception as exc:
-        results.send(Failure(f"{type(exc).__name__}: {exc}"))
+        results.send_bytes(_encode(Failure(f"{type(exc).__name__}: {exc}")))
         return 1
     return 0
 
@@ -148,16 +153,48 @@ def serve(task: SealingTask, blobs: BlobStore, plans: Connection, results: Conne
             proposal = sealer.propose()
             if proposal is None:
                 break
-            results.send(Step(None, proposal))
+            results.send_bytes(_encode(Step(None, proposal)))
             outstanding += 1
         while outstanding:
             sealed = sealer.seal(plans.recv())
             proposal = sealer.propose()
-            results.send(Step(sealed, proposal))
+            results.send_bytes(_encode(Step(sealed, proposal)))
             outstanding += (proposal is not None) - 1
-        results.send(sealer.tally)
+        results.send_bytes(_encode(sealer.tally))
     finally:
         export.close()
+
+
+def _encode(message: Step | Tally | Failure) -> bytes:
+    """A step in ``marshal``'s format where it can be (plain tuples, lists, bytes, strings and
+    numbers, as on SQLite: half pickle's cost), else pickled (PostgreSQL binds times as
+    datetimes; the tally and failures are rare)."""
+    if isinstance(message, Step):
+        sealed, proposal = message.sealed, message.proposal
+        parts = (
+            None
+            if sealed is None
+            else (sealed.data_keys, sealed.entries, *sealed.messages, sealed.position),
+            None
+            if proposal is None
+            else (proposal.fingerprints, proposal.start_years, proposal.earlier_fingerprints),
+        )
+        try:
+            return MARSHALLED + marshal.dumps(parts)
+        except ValueError:
+            pass
+    return PICKLED + pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+
+
+def _decode(data: bytes) -> Step | Tally | Failure:
+    if data[:1] == PICKLED:
+        message: Step | Tally | Failure = pickle.loads(memoryview(data)[1:])
+        return message
+    sealed, proposal = marshal.loads(memoryview(data)[1:])
+    if sealed is not None:
+        data_keys, entries, values, lines, position = sealed
+        sealed = SealedChunk(data_keys, entries, PreparedMessages(values, lines), position)
+    return Step(sealed, None if proposal is None else Proposal(*proposal))
 
 
 def _widen(fd: int) -> None:

@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import chatproof
@@ -215,12 +216,13 @@ def _import_into(
         in_process = export.size >= SEALING_PROCESS_FROM_BYTES and _cpus() > 1
     detection = detect_format(export, options)
     wa_id = contact_of(export, options)
-    sha256 = export.sha256()
+    # Read when first needed: with a sealing process, while it reads the first chunks.
+    file_sha256 = cache(export.sha256)
     name = export.chat_name if number_in_file_name(export.name) is None else ""
     contact = uow.imports.ensure_contact(wa_id, name, now)
     record = ImportRecord(
         conversation_id=contact.conversation_id,
-        file_sha256=sha256,
+        file_sha256="",
         file_name=b"",
         format=detection.format.describe(),
         confidence_pct=round(detection.confidence * 100),
@@ -234,7 +236,7 @@ def _import_into(
         """The import's provenance row, written once the file turns out to add something."""
         sealed_name = uow.personal.seal_text(contact.subject_id, export.name, now)
         assert sealed_name is not None
-        return uow.imports.start(replace(record, file_name=sealed_name))
+        return uow.imports.start(replace(record, file_name=sealed_name, file_sha256=file_sha256()))
 
     run = ImportRun(uow, export.name, contact, start, now)
     task = SealingTask(
@@ -272,6 +274,7 @@ def _import_into(
                     report(export.position)
         tally = sealer.tally
     run.close()
+    sha256 = file_sha256()
     counts = ImportCounts(
         messages_read=tally.read,
         messages_added=tally.added,
