@@ -24,6 +24,7 @@ from datetime import datetime
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from chatproof.archive import envelope
+from chatproof.archive.entry_sealing import NewDataKey, wrap_data_keys
 from chatproof.archive.errors import (
     ArchiveError,
     ContentErased,
@@ -44,7 +45,6 @@ from chatproof.archive.key_records import (
 )
 from chatproof.archive.key_repository import KeyRepository, MemoryKeyRepository
 from chatproof.archive.keyfiles import MASTER_KEY_BYTES, derive_key
-from chatproof.archive.lent_keys import LentBucket
 from chatproof.archive.retention import Bucket
 
 __all__ = [
@@ -397,21 +397,12 @@ class SealBatch:
         content_cipher = envelope.cipher(data_key)
         return envelope.seal_contents(content_cipher, key_id, subject_id, plaintexts, aad)
 
-    def lend(self, buckets: Sequence[Bucket]) -> dict[str, LentBucket]:
-        """The active key of each bucket, unwrapped, for a process that seals without the
-        master key or the database (``lent_keys``); its data keys come back through
-        ``add_data_keys``."""
-        self.prepare(buckets)
-        lent = {}
-        for bucket in buckets:
-            record, _ = self._buckets[bucket.bucket_id]
-            key = self._store._unwrap_bucket_key(record)
-            lent[bucket.bucket_id] = LentBucket(record.bucket_id, record.generation, key)
-        return lent
-
-    def add_data_keys(self, records: Sequence[DataKeyRow]) -> None:
-        """Data keys sealed under lent bucket keys, written with the others by ``flush``."""
-        self._pending.extend(records)
+    def wrap_data_keys(self, bucket: Bucket, keys: Sequence[NewDataKey]) -> None:
+        """Wrap data keys made elsewhere (``entry_sealing``) under the bucket's key; they are
+        written with the others by ``flush``."""
+        self.prepare([bucket])
+        record, cipher = self._buckets[bucket.bucket_id]
+        self._pending += wrap_data_keys(cipher, record.bucket_id, record.generation, keys)
 
     def flush(self) -> None:
         """Write the data keys sealed so far. Raises ContentErased if one of their buckets was

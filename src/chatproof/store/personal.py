@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from chatproof.archive.entry_sealing import NewDataKey
 from chatproof.archive.errors import ContentErased
-from chatproof.archive.key_records import DataKeyRow
 from chatproof.archive.keystore import KeyCache, KeyRepository, KeyStore
-from chatproof.archive.lent_keys import LentBucket
 from chatproof.archive.log import EntryDraft
 from chatproof.archive.retention import Bucket, start_year_for
 
@@ -60,13 +59,9 @@ class Sealer(ABC):
         """Make everything sealed so far durable with the transaction; called before commit."""
 
     @abstractmethod
-    def lend(self, subject_id: str, start_years: Iterable[int]) -> dict[int, LentBucket]:
-        """The keys of the subject's buckets for these start years (in ``retention_class``),
-        for sealing in another process; its data keys come back through ``add_data_keys``."""
-
-    @abstractmethod
-    def add_data_keys(self, records: Sequence[DataKeyRow]) -> None:
-        """Data keys made under lent bucket keys, made durable by ``flush``."""
+    def wrap_data_keys(self, subject_id: str, start_year: int, keys: Sequence[NewDataKey]) -> None:
+        """Wrap data keys of content sealed elsewhere (``entry_sealing``) under the subject's
+        bucket for that start year (in ``retention_class``); ``flush`` makes them durable."""
 
 
 class KeyStoreSealer(Sealer):
@@ -81,7 +76,12 @@ class KeyStoreSealer(Sealer):
         self._buckets: dict[tuple[str, str, int], Bucket] = {}
 
     def bucket(self, subject_id: str, at: datetime, retention_class: str | None = None) -> Bucket:
-        key = (subject_id, retention_class or self.retention_class, start_year_for(at, self.tz))
+        return self._bucket(
+            subject_id, retention_class or self.retention_class, start_year_for(at, self.tz)
+        )
+
+    def _bucket(self, subject_id: str, retention_class: str, start_year: int) -> Bucket:
+        key = (subject_id, retention_class, start_year)
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = Bucket(*key)
@@ -103,13 +103,8 @@ class KeyStoreSealer(Sealer):
     def flush(self) -> None:
         self._batch.flush()
 
-    def lend(self, subject_id: str, start_years: Iterable[int]) -> dict[int, LentBucket]:
-        buckets = {year: Bucket(subject_id, self.retention_class, year) for year in start_years}
-        lent = self._batch.lend(list(buckets.values()))
-        return {year: lent[bucket.bucket_id] for year, bucket in buckets.items()}
-
-    def add_data_keys(self, records: Sequence[DataKeyRow]) -> None:
-        self._batch.add_data_keys(records)
+    def wrap_data_keys(self, subject_id: str, start_year: int, keys: Sequence[NewDataKey]) -> None:
+        self._batch.wrap_data_keys(self._bucket(subject_id, self.retention_class, start_year), keys)
 
     def prefetch(self, sealed: Iterable[bytes | None]) -> None:
         self.keys.prefetch(sealed)

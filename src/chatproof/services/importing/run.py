@@ -1,7 +1,7 @@
 """The database side of one export's import: it answers the sealing side's proposals (which
-messages are stored already, which log indexes and bucket keys to use) and writes what comes
-back sealed — data keys, log entries, message rows — with the Merkle subtrees the entries
-complete, in the caller's transaction (DESIGN invariants 2, 3, 4)."""
+messages are stored already, which log indexes to use) and writes what comes back sealed — log
+entries and message rows — with the data keys wrapped under the contact's bucket keys and the
+Merkle subtrees the entries complete, in the caller's transaction (DESIGN invariants 2, 3, 4)."""
 
 from __future__ import annotations
 
@@ -59,12 +59,9 @@ class ImportRun:
             size = self.uow.log.lock_size()
             self._frontier = Frontier.read(size, self.uow.log.node)
             self._next_index = size
-        buckets = {}
-        if proposal.start_years:
-            buckets = self.uow.personal.sealer.lend(self.contact.subject_id, proposal.start_years)
         first = self._next_index
         self._next_index += fresh
-        return Plan(known, first, self.import_id, buckets)
+        return Plan(known, first, self.import_id)
 
     def write(self, chunk: SealedChunk) -> None:
         """Raises ImportFileError if a row turns out to be stored already (an import of the
@@ -73,7 +70,9 @@ class ImportRun:
             return
         uow = self.uow
         assert self.import_id is not None
-        uow.personal.sealer.add_data_keys(chunk.data_keys)
+        sealer, subject = uow.personal.sealer, self.contact.subject_id
+        for start_year, keys in chunk.data_keys:
+            sealer.wrap_data_keys(subject, start_year, keys)
         uow.log.add_entries(chunk.entries, self.now)
         assert self._frontier is not None
         completed = self._frontier.append([entry[5] for entry in chunk.entries])

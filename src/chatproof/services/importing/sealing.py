@@ -1,13 +1,14 @@
 """The part of an import that needs no database: reading the export, fingerprinting each
-message, sealing it under the contact's lent bucket keys (DESIGN invariant 4), encoding its log
-entry (invariant 3), and building its message row. It runs
+message, sealing it under a data key of its own (DESIGN invariant 4), encoding its log entry
+(invariant 3), and building its message row. It runs
 in the import's sealing process while the importing process writes the previous chunk, or
 inline for a small export.
 
 It works in two steps per chunk, because only the database knows what is new: ``propose``
 reads a chunk and says which fingerprints and years it holds; the database side answers with a
-``Plan`` (which of them are known, the log index and import id to use, the bucket keys); then
-``seal`` turns the new messages into rows.
+``Plan`` (which of them are known, the log index and import id to use); then ``seal`` turns
+the new messages into rows, and the database side wraps their data keys under the contact's
+bucket keys and writes everything.
 """
 
 from __future__ import annotations
@@ -30,8 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import make_url
 
 from chatproof.archive.blobs import BlobStore
-from chatproof.archive.key_records import DataKeyRow
-from chatproof.archive.lent_keys import EntrySealer, LentBucket
+from chatproof.archive.entry_sealing import NewDataKey, seal_entries
 from chatproof.archive.log import ENVELOPE_VERSION, EntryRow, entry_time
 from chatproof.domain.chat_export import BadLine, ChatMessage, ExportFormat, Kind, parse
 from chatproof.services.importing.errors import ImportFileError
@@ -61,8 +61,8 @@ hour a clock goes back; memory stays flat however long the chat is."""
 
 @dataclass(frozen=True)
 class SealingTask:
-    """Everything the sealing side needs; it crosses to the sealing process once, so it holds
-    the fingerprint key, never the master key."""
+    """Everything the sealing side needs: the fingerprint key, but neither the master key nor a
+    bucket key."""
 
     path: Path
     format: ExportFormat
@@ -104,7 +104,6 @@ _NO_MEDIA = (None,) * len(_MEDIA_COLUMNS)
 @dataclass(frozen=True)
 class Proposal:
     fingerprints: list[str]
-    start_years: list[int]
     earlier_fingerprints: list[str] | None = None
     """The same messages' fingerprints as imports before time-ordered fingerprints stored
     them, for a conversation that holds such imports."""
@@ -116,13 +115,13 @@ class Plan:
     """Positions in the chunk of messages stored already."""
     first_index: int
     import_id: int
-    buckets: dict[int, LentBucket] = field(default_factory=dict)
-    """Start year → key, for years not lent before."""
 
 
 @dataclass(frozen=True)
 class SealedChunk:
-    data_keys: list[DataKeyRow]
+    data_keys: list[tuple[int, list[NewDataKey]]]
+    """Per start year, the data keys the chunk's content is sealed under, to be wrapped under
+    that year's bucket key."""
     entries: list[EntryRow]
     messages: PreparedMessages
     position: int
@@ -168,13 +167,12 @@ class ChunkSealer:
         self._tz = ZoneInfo(task.timezone)
         self._messages = self._read(parse(export.blocks(), task.format))
         self._pending: deque[tuple[list[ChatMessage], list[str]]] = deque()
-        self._sealers: dict[int, EntrySealer] = {}
         self._moment = MomentBinder(make_url(f"{task.driver}://").get_dialect()())
         self._minutes: dict[datetime, tuple[str, str, dict[tuple[object, ...], int]]] = {}
         self._moments: dict[datetime, _Moment] = {}
         self._key = f"{task.subject_id}\x00"
         self._import_id = 0
-        self._data_keys: list[DataKeyRow] = []
+        self._data_keys: list[tuple[int, list[NewDataKey]]] = []
 
     def _read(self, parsed: Iterator[ChatMessage | BadLine]) -> Iterator[ChatMessage]:
         tally = self.tally
@@ -194,9 +192,8 @@ class ChunkSealer:
             return None
         fingerprints, digests = self._fingerprints(chunk)
         self._pending.append((chunk, fingerprints))
-        years = {m.at.year for m in chunk}
         earlier = digests if self.task.earlier_fingerprints else None
-        return Proposal(fingerprints, sorted(years - self._sealers.keys()), earlier)
+        return Proposal(fingerprints, earlier)
 
     def _fingerprints(self, chunk: list[ChatMessage]) -> tuple[list[str], list[str]]:
         """Each message's fingerprint as stored, and the keyed hash alone, as imports stored
@@ -234,8 +231,6 @@ class ChunkSealer:
     def seal(self, plan: Plan) -> SealedChunk:
         """Seal the oldest proposed chunk's new messages as ``plan`` says."""
         chunk, fingerprints = self._pending.popleft()
-        for year, lent in plan.buckets.items():
-            self._sealers[year] = EntrySealer(self.task.subject_id, lent)
         self._import_id = plan.import_id
         if plan.known:
             pairs = enumerate(zip(fingerprints, chunk, strict=True))
@@ -291,17 +286,20 @@ class ChunkSealer:
         return found
 
     def _seal_fields(self, fields: list[list[bytes]], years: list[int]) -> list[list[bytes]]:
-        """Each message's fields under its own data key, in its start year's bucket."""
-        out: list[list[bytes]] = [[] for _ in fields]
+        """Each message's fields under its own data key, the keys told apart by start year
+        (the bucket that wraps them)."""
+        subject = self.task.subject_id
+        if len(set(years)) == 1:
+            keys, out = seal_entries(subject, fields)
+            self._data_keys.append((years[0], keys))
+            return out
+        out = [[] for _ in fields]
         for year in sorted(set(years)):
             positions = [i for i, y in enumerate(years) if y == year]
-            if len(positions) == len(fields):
-                keys, out = self._sealers[year].seal(fields)
-            else:
-                keys, sealed = self._sealers[year].seal([fields[i] for i in positions])
-                for i, item in zip(positions, sealed, strict=True):
-                    out[i] = item
-            self._data_keys.extend(keys)
+            keys, sealed = seal_entries(subject, [fields[i] for i in positions])
+            self._data_keys.append((year, keys))
+            for i, item in zip(positions, sealed, strict=True):
+                out[i] = item
         return out
 
     def _rows(
@@ -399,8 +397,8 @@ class ChunkSealer:
         if data is None:
             self.tally.media_missing += 1
             return {**columns, "media_state": "missing"}
-        keys, ((sealed,),) = self._sealers[at.year].seal([[pack(data)]])
-        self._data_keys.extend(keys)
+        keys, ((sealed,),) = seal_entries(self.task.subject_id, [[pack(data)]])
+        self._data_keys.append((at.year, keys))
         blob = self.blobs.put(sealed)
         if self.blobs.get(blob) != sealed:
             raise ImportFileError(self.export.name, f"{m.attachment!r} did not read back as stored")

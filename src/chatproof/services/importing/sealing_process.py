@@ -1,14 +1,13 @@
 """Running an import's sealing side in a process of its own, so that reading, sealing and
 encoding the next chunk (one CPU) overlap with writing the previous one (the other).
 
-The two processes talk over a pair of pipes: the importing process sends
-a ``Plan`` per ``Proposal``; the sealing process sends each
-``SealedChunk`` together with the proposal of a chunk two ahead, and the ``Tally`` (or a
-``Failure``) at the end. So when the importing process takes a sealed chunk to write it, it
-first answers the proposal that came with it, and the sealing process, once its send is read,
-finds the plan for its next chunk waiting: sealing one chunk overlaps with writing the one
-before. Plans are small (a few hundred bytes: known positions, lent bucket keys), so the
-importing process never waits to send one. Bucket keys cross only this
+The two processes talk over a pair of pipes: the importing process sends a ``Plan`` per
+``Proposal``; the sealing process sends each ``SealedChunk`` together with the proposal of a
+chunk two ahead, and the ``Tally`` (or a ``Failure``) at the end. So when the importing process
+takes a sealed chunk to write it, it first answers the proposal that came with it, and the
+sealing process, once its send is read, finds the plan for its next chunk waiting: sealing one
+chunk overlaps with writing the one before. Plans are small (known positions, a log index, an
+import id), so the importing process never waits to send one. Data keys cross only this
 private pipe, and the process exits with the import; if either side stops, the other sees the
 pipe close.
 """
@@ -175,9 +174,7 @@ def _encode(message: Step | Tally | Failure) -> bytes:
             None
             if sealed is None
             else (sealed.data_keys, sealed.entries, *sealed.messages, sealed.position),
-            None
-            if proposal is None
-            else (proposal.fingerprints, proposal.start_years, proposal.earlier_fingerprints),
+            None if proposal is None else (proposal.fingerprints, proposal.earlier_fingerprints),
         )
         try:
             return MARSHALLED + marshal.dumps(parts)

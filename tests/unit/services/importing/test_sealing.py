@@ -17,7 +17,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatproof.archive.blobs import BlobStore
-from chatproof.archive.key_records import DataKeyRecord
 from chatproof.archive.keystore import KeyStore, MemoryKeyRepository
 from chatproof.archive.log import StoredEntry, canonical_json, entry_time
 from chatproof.archive.merkle import MemoryTree, leaf_hash
@@ -76,19 +75,10 @@ def seal_export(chat: list[tuple[str, str]], keys: KeyStore, log: MemoryTree) ->
         sealer = ChunkSealer(task, export, BlobStore(Path(directory) / "media"))
         batch = keys.batch()
         chunks = []
-        while (proposal := sealer.propose()) is not None:
-            buckets = {
-                year: Bucket(SUBJECT, "business_letter", year) for year in proposal.start_years
-            }
-            lent = batch.lend(list(buckets.values()))
-            plan = Plan(
-                frozenset(),
-                log.size,
-                7,
-                {year: lent[bucket.bucket_id] for year, bucket in buckets.items()},
-            )
-            chunk = sealer.seal(plan)
-            batch.add_data_keys(chunk.data_keys)
+        while sealer.propose() is not None:
+            chunk = sealer.seal(Plan(frozenset(), log.size, 7))
+            for year, new_keys in chunk.data_keys:
+                batch.wrap_data_keys(Bucket(SUBJECT, "business_letter", year), new_keys)
             for entry in map(StoredEntry._make, chunk.entries):
                 assert log.append(entry.leaf) == entry.index
             chunks.append(chunk)
@@ -141,5 +131,6 @@ def test_every_message_gets_a_data_key_of_its_own() -> None:
     sealed = seal_export(
         [("Max", "Hallo"), ("Max", "Hallo"), (BUSINESS, "Guten Tag")], keys, MemoryTree()
     )
-    data_keys = [DataKeyRecord._make(k) for c in sealed.chunks for k in c.data_keys]
-    assert len({k.key_id for k in data_keys}) == len(data_keys) == 3
+    data_keys = [key for c in sealed.chunks for _, keys in c.data_keys for key in keys]
+    assert len({key_id for key_id, _ in data_keys}) == len(data_keys) == 3
+    assert all(keys.bucket_of(key_id).bucket.start_year == 2024 for key_id, _ in data_keys)
