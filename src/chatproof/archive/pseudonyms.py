@@ -18,7 +18,23 @@ class Pseudonymizer:
     def __repr__(self) -> str:
         return "Pseudonymizer(<key>)"
 
+    def hasher(self, kind: str) -> KeyedHash:
+        """``hash`` for one kind, as a callable that can be sent to another process."""
+        return KeyedHash(self._key, kind.encode() + b"\x00")
+
     def hash(self, kind: str, value: str) -> str:
         """Hex HMAC-SHA256 of ``value`` in the namespace ``kind`` (``wamid``, ``wa_id``…)."""
         data = kind.encode() + b"\x00" + value.encode()
         return hmac.digest(self._key, data, hashlib.sha256).hex()
+
+
+class KeyedHash:
+    def __init__(self, key: bytes, prefix: bytes) -> None:
+        self._key = key
+        self._prefix = prefix
+
+    def __repr__(self) -> str:
+        return "KeyedHash(<key>)"
+
+    def __call__(self, value: str) -> str:
+        return hmac.digest(self._key, self._prefix + value.encode(), hashlib.sha256).hex()

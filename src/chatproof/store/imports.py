@@ -16,7 +16,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any, NamedTuple, Self
 
 from sqlalchemy import Connection, select, update
@@ -133,7 +132,7 @@ class SqlAlchemyImportRepository(ImportRepository):
         self.sql = Statements(conn)
 
     def fingerprinter(self) -> Callable[[str], str]:
-        return partial(self.pseudonyms.hash, "import")
+        return self.pseudonyms.hasher("import")
 
     def driver(self) -> str:
         return self.conn.engine.url.drivername

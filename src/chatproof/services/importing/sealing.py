@@ -37,7 +37,7 @@ from chatproof.domain.chat_export import BadLine, ChatMessage, ExportFormat, Kin
 from chatproof.services.importing.errors import ImportFileError
 from chatproof.services.importing.source import ExportFile
 from chatproof.services.media import pack
-from chatproof.store._sql import MomentBinder
+from chatproof.store._sql import MomentBinder, sqlite_moment
 from chatproof.store.imports import PreparedMessages
 
 CHUNK = 2000
@@ -167,7 +167,9 @@ class ChunkSealer:
         self._tz = ZoneInfo(task.timezone)
         self._messages = self._read(parse(export.blocks(), task.format))
         self._pending: deque[tuple[list[ChatMessage], list[str]]] = deque()
-        self._moment = MomentBinder(make_url(f"{task.driver}://").get_dialect()())
+        dialect = make_url(f"{task.driver}://").get_dialect()()
+        self._moment = MomentBinder(dialect)
+        self._bind_as_text = dialect.name == "sqlite"
         self._minutes: dict[datetime, tuple[str, str, dict[tuple[object, ...], int]]] = {}
         self._moments: dict[datetime, _Moment] = {}
         self._key = f"{task.subject_id}\x00"
@@ -282,7 +284,14 @@ class ChunkSealer:
             utc = aware.astimezone(UTC)
             minute = self._minutes.get(at)
             local = at.isoformat() if minute is None else minute[1]
-            found = self._moments[at] = (aware, local, entry_time(utc), self._moment(utc))
+            if self._bind_as_text:
+                # One formatting for both: ``2026-01-02 03:04:05.678901`` is what SQLite
+                # stores, and the log's ``2026-01-02T03:04:05.678Z`` is cut from it.
+                bound = sqlite_moment(utc)
+                logged = f"{bound[:10]}T{bound[11:23]}Z"
+            else:
+                bound, logged = self._moment(utc), entry_time(utc)
+            found = self._moments[at] = (aware, local, logged, bound)
         return found
 
     def _seal_fields(self, fields: list[list[bytes]], years: list[int]) -> list[list[bytes]]:

@@ -8,7 +8,6 @@ import base64
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from zoneinfo import ZoneInfo
@@ -66,7 +65,7 @@ def seal_export(chat: list[tuple[str, str]], keys: KeyStore, log: MemoryTree) ->
             subject_id=SUBJECT,
             conversation_id=1,
             retention_class="business_letter",
-            fingerprint=partial(Pseudonymizer(b"k" * 32).hash, "import"),
+            fingerprint=Pseudonymizer(b"k" * 32).hasher("import"),
             driver="sqlite",
             received_at=datetime(2026, 11, 22, 12, tzinfo=UTC),
             chunk=4,
