@@ -39,6 +39,7 @@ from chatproof.domain.chat_export import (
 from chatproof.services.importing.errors import ImportFileError
 from chatproof.services.importing.run import ImportRun
 from chatproof.services.importing.sealing import (
+    CHUNK,
     ChunkSealer,
     SealingTask,
     Tally,
@@ -251,6 +252,7 @@ def _import_into(
         driver=uow.imports.driver(),
         received_at=now,
         earlier_fingerprints=run.earlier_fingerprints,
+        chunk=CHUNK,
     )
     report = None
     if progress is not None:
