@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Row, Table
+from sqlalchemy import Connection, CursorResult, Dialect, Row, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import StatementError
 
@@ -110,6 +110,32 @@ class Statements:
     ) -> list[Row]:
         """``INSERT … VALUES (…), (…) [ON CONFLICT (…) DO NOTHING] [RETURNING …]``: the
         database, not a read-then-write race, decides what is a duplicate."""
+        found: list[Row] = []
+        for result in self._insert(table, columns, rows, conflict, returning):
+            if returning:
+                found.extend(result.all())
+        return found
+
+    def insert_counted(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        rows: Sequence[tuple],
+        *,
+        conflict: Sequence[str] = (),
+    ) -> int:
+        """``insert`` without ``RETURNING``, which costs SQLite a fifth more: how many rows
+        were inserted."""
+        return sum(result.rowcount for result in self._insert(table, columns, rows, conflict, ()))
+
+    def _insert(
+        self,
+        table: Table,
+        columns: Sequence[str],
+        rows: Sequence[tuple],
+        conflict: Sequence[str],
+        returning: Sequence[str],
+    ) -> Iterator[CursorResult[Any]]:
         quote = self._quote
         head = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES "
         tail = ""
@@ -118,13 +144,9 @@ class Statements:
         if returning:
             tail += f" RETURNING {', '.join(map(quote, returning))}"
         one = "(" + ", ".join([self._mark] * len(columns)) + ")"
-        found: list[Row] = []
         for part in chunks(list(rows), max(1, MAX_PARAMETERS // len(columns))):
             text = head + ", ".join([one] * len(part)) + tail
-            result = self.conn.exec_driver_sql(text, tuple(chain.from_iterable(part)))
-            if returning:
-                found.extend(result.all())
-        return found
+            yield self.conn.exec_driver_sql(text, tuple(chain.from_iterable(part)))
 
     def select_in(self, query: str, column: str, values: Sequence[Any]) -> list[Row]:
         """Rows of ``query WHERE column IN (values)``."""

@@ -210,14 +210,17 @@ class SqlAlchemyImportRepository(ImportRepository):
     def add_messages(self, import_id: int, rows: PreparedMessages) -> dict[str, int]:
         if not rows.values:
             return {}
-        returned = self.sql.insert(
-            t.messages,
-            MESSAGE_COLUMNS,
-            rows.values,
-            conflict=("platform_id_hash",),
-            returning=("platform_id_hash", "id"),
-        )
-        ids = {fingerprint: int(message_id) for fingerprint, message_id in returned}
+        if self.conn.dialect.name == "sqlite":
+            ids = self._add_numbered(rows)
+        else:
+            returned = self.sql.insert(
+                t.messages,
+                MESSAGE_COLUMNS,
+                rows.values,
+                conflict=("platform_id_hash",),
+                returning=("platform_id_hash", "id"),
+            )
+            ids = {fingerprint: int(message_id) for fingerprint, message_id in returned}
         self.sql.insert(
             t.imported_messages,
             ("message_id", "import_id", "line", "kind"),
@@ -228,6 +231,22 @@ class SqlAlchemyImportRepository(ImportRepository):
             ],
         )
         return ids
+
+    def _add_numbered(self, rows: PreparedMessages) -> dict[str, int]:
+        """SQLite, with one writer at a time, numbers rows inserted together one after the
+        largest id, in order (its rule for rowids), so their ids need no ``RETURNING``. Only
+        if some row was a duplicate are the ids read back."""
+        first = self.conn.exec_driver_sql("SELECT coalesce(max(id), 0) + 1 FROM messages").scalar()
+        inserted = self.sql.insert_counted(
+            t.messages, MESSAGE_COLUMNS, rows.values, conflict=("platform_id_hash",)
+        )
+        fingerprints = [values[1] for values in rows.values]
+        if inserted == len(fingerprints):
+            return dict(zip(fingerprints, range(first, first + inserted), strict=True))
+        found = self.sql.select_in(
+            "SELECT platform_id_hash, id FROM messages", "platform_id_hash", fingerprints
+        )
+        return {fingerprint: int(i) for fingerprint, i in found if i >= first}
 
     def finish(
         self, import_id: int, conversation_id: int, counts: ImportCounts, last_at: datetime | None
