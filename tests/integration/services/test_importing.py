@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from chatproof.archive.blobs import BlobStore
+from chatproof.archive.log import canonical_json
 from chatproof.domain.chat_export import ChatMessage, InvalidPhoneNumber, UnrecognisedExport
 from chatproof.services.conversations import list_conversations, read_messages
 from chatproof.services.importing import (
@@ -266,6 +267,7 @@ def test_media_in_a_zip_are_sealed_into_the_blob_store_and_missing_ones_recorded
     importer: Callable[[], ImportUnitOfWork],
     uow_factory: Callable[[], UnitOfWork],
     blobs: BlobStore,
+    engine: Engine,
     tmp_path: Path,
 ) -> None:
     path = write_export(
@@ -283,6 +285,14 @@ def test_media_in_a_zip_are_sealed_into_the_blob_store_and_missing_ones_recorded
     assert read_media(uow_factory, blobs, "test", NOW, photo_id) == (JPEG, "image/jpeg")
     _, video = media["VID-20240314-WA0002.mp4"]
     assert (video.state, video.blob) == ("missing", "")
+    # Entries of media are canonical JSON too, their media members in JCS order.
+    with engine.connect() as conn:
+        leaves = conn.execute(select(t.log_entries.c.leaf)).scalars().all()
+    assert all(canonical_json(json.loads(leaf)) == leaf for leaf in leaves)
+    attributes = [json.loads(leaf)["attributes"] for leaf in leaves]
+    assert {"media": "stored", "blob": photo.blob} in [
+        {k: a[k] for k in ("media", "blob") if k in a} for a in attributes
+    ]
 
 
 def test_unreadable_lines_are_counted_and_the_rest_imported(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from chatproof.archive.merkle import Frontier
+from chatproof.services.importing.entries import message_entries
 from chatproof.services.importing.errors import ImportFileError
 from chatproof.services.importing.sealing import Plan, Proposal, SealedChunk
 from chatproof.store.imports import ImportedContact, ImportUnitOfWork
@@ -66,19 +67,22 @@ class ImportRun:
     def write(self, chunk: SealedChunk) -> None:
         """Raises ImportFileError if a row turns out to be stored already (an import of the
         same chat committed meanwhile): the whole import is undone."""
-        if not chunk.entries:
+        if not chunk.times:
             return
         uow = self.uow
         assert self.import_id is not None
         sealer, subject = uow.personal.sealer, self.contact.subject_id
         for start_year, keys in chunk.data_keys:
             sealer.wrap_data_keys(subject, start_year, keys)
-        uow.log.add_entries(chunk.entries, self.now)
+        entries = message_entries(
+            chunk.messages, chunk.times, self.import_id, subject, sealer.retention_class
+        )
+        uow.log.add_entries(entries, self.now)
         assert self._frontier is not None
-        completed = self._frontier.append([entry[5] for entry in chunk.entries])
+        completed = self._frontier.append([entry[5] for entry in entries])
         uow.log.add_nodes([node for node in completed if node[0]])
         ids = uow.imports.add_messages(self.import_id, chunk.messages)
-        if len(ids) != len(chunk.entries):
+        if len(ids) != len(entries):
             raise ImportFileError(
                 self.file_name, "the same chat was imported meanwhile; run the import again"
             )

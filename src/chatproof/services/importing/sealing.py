@@ -1,6 +1,6 @@
 """The part of an import that needs no database: reading the export, fingerprinting each
-message, sealing it under a data key of its own (DESIGN invariant 4), encoding its log entry
-(invariant 3), and building its message row. It runs
+message, sealing it under a data key of its own (DESIGN invariant 4), and building its message
+row, which holds nearly all of its log entry (invariant 3). It runs
 in the import's sealing process while the importing process writes the previous chunk, or
 inline for a small export.
 
@@ -13,7 +13,6 @@ bucket keys and writes everything.
 
 from __future__ import annotations
 
-import base64
 import gc
 import hashlib
 import mimetypes
@@ -32,8 +31,9 @@ from sqlalchemy.engine import make_url
 
 from chatproof.archive.blobs import BlobStore
 from chatproof.archive.entry_sealing import NewDataKey, seal_entries
-from chatproof.archive.log import ENVELOPE_VERSION, EntryRow, entry_time
+from chatproof.archive.log import entry_time
 from chatproof.domain.chat_export import BadLine, ChatMessage, ExportFormat, Kind, parse
+from chatproof.services.importing.entries import EntryTime
 from chatproof.services.importing.errors import ImportFileError
 from chatproof.services.importing.source import ExportFile
 from chatproof.services.media import pack
@@ -46,8 +46,6 @@ CHUNK = 2000
 MAX_REPORTED_BAD_LINES = 50
 
 DAMAGED = "damaged in the export (its zip checksum does not match)"
-
-ENTRY_KIND = "import.message"
 
 ORDERED = "i"
 """First character of a time-ordered fingerprint (earlier ones are hex digits only)."""
@@ -98,7 +96,6 @@ _MEDIA_COLUMNS = (
     "media_blob",
     "media_error",
 )
-_NO_MEDIA = (None,) * len(_MEDIA_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -122,8 +119,9 @@ class SealedChunk:
     data_keys: list[tuple[int, list[NewDataKey]]]
     """Per start year, the data keys the chunk's content is sealed under, to be wrapped under
     that year's bucket key."""
-    entries: list[EntryRow]
     messages: PreparedMessages
+    times: list[EntryTime]
+    """Per message, what its log entry takes besides the row (``entries``)."""
     position: int
     """Bytes of the export read so far."""
 
@@ -315,73 +313,54 @@ class ChunkSealer:
         self, described: list[_Described], sealed: list[list[bytes]], first_index: int
     ) -> SealedChunk:
         task, tally = self.task, self.tally
-        b64, sha256 = base64.b64encode, hashlib.sha256
         received = self._moment(task.received_at)
-        conversation_id, subject = task.conversation_id, task.subject_id
-        import_id = self._import_id
-        retention = f'"retention":{{"class":{encode_basestring(task.retention_class)},'
-        subject_member = f'"subject":{encode_basestring(subject)}'
-        entries: list[EntryRow] = []
+        conversation_id = task.conversation_id
         values: list[tuple[Any, ...]] = []
         lines: list[tuple[int, str]] = []
+        times: list[EntryTime] = []
         index = first_index
         last_at = tally.last_at
         for (fingerprint, m, (at, _, utc, sent_at), kind, message_type, direction), fields in zip(
             described, sealed, strict=True
         ):
-            platform_id, raw = fields[0], fields[1]
-            blob = media_member = ""
             if m.attachment:
                 media = self._media(m, at)
-                media_member = f',"media":"{media["media_state"]}"'
-                if "media_blob" in media:
-                    blob = f'"blob":"{media["media_blob"]}",'
-                media_columns = tuple(media.get(column) for column in _MEDIA_COLUMNS)
+                media_id, mime, sha256_hex, state, blob, error = (
+                    media.get(column) for column in _MEDIA_COLUMNS
+                )
+                filename = fields[-1]
             else:
-                media_columns = _NO_MEDIA
-            # The entry's canonical JSON (``log.encode_leaf`` of the same draft; a test holds
-            # the two equal), written out at once: every value here is ASCII but the subject
-            # and retention class, which are escaped as JCS escapes them.
-            leaf = (
-                f'{{"attributes":{{{blob}"direction":"{direction}","import_id":{import_id},'
-                f'"line":{m.line}{media_member},"message_kind":"{kind}",'
-                f'"type":"{message_type}"}},"content":"{b64(raw).decode()}",'
-                f'"index":{index},"kind":"{ENTRY_KIND}","platform_id":"{fingerprint}",'
-                f'{retention}"start_year":{at.year}}},{subject_member},"time":"{utc}",'
-                f'"v":{ENVELOPE_VERSION}}}'
-            ).encode()
-            leaf_hash = sha256(b"\x00" + leaf).digest()
-            entries.append((index, leaf, ENTRY_KIND, subject, fingerprint, leaf_hash))
-            media_id, mime, sha256_hex, state, media_blob, error = media_columns
+                media_id = mime = sha256_hex = state = blob = error = filename = None
             values.append(
                 (
                     conversation_id,
                     fingerprint,
-                    platform_id,
+                    fields[0],
                     direction,
                     message_type,
                     sent_at,
                     received,
                     fields[2] if m.text else None,
-                    raw,
+                    fields[1],
                     media_id,
                     mime,
                     sha256_hex,
-                    fields[-1] if m.attachment else None,
+                    filename,
                     state,
-                    media_blob,
+                    blob,
                     error,
                     index,
                 )
             )
             lines.append((m.line, kind))
+            times.append((utc, at.year))
             if last_at is None or at > last_at:
                 last_at = at
             index += 1
-        tally.added += len(entries)
+        tally.added += len(values)
         tally.last_at = last_at
         return SealedChunk(
-            self._data_keys, entries, PreparedMessages(values, lines), self.export.position
+            self._data_keys, PreparedMessages(values, lines), times, self.export.position
         )
 
     def _media(self, m: ChatMessage, at: datetime) -> dict[str, Any]:

@@ -173,7 +173,7 @@ def _encode(message: Step | Tally | Failure) -> bytes:
         parts = (
             None
             if sealed is None
-            else (sealed.data_keys, sealed.entries, *sealed.messages, sealed.position),
+            else (sealed.data_keys, *sealed.messages, sealed.times, sealed.position),
             None if proposal is None else (proposal.fingerprints, proposal.earlier_fingerprints),
         )
         try:
@@ -189,8 +189,8 @@ def _decode(data: bytes) -> Step | Tally | Failure:
         return message
     sealed, proposal = marshal.loads(memoryview(data)[1:])
     if sealed is not None:
-        data_keys, entries, values, lines, position = sealed
-        sealed = SealedChunk(data_keys, entries, PreparedMessages(values, lines), position)
+        data_keys, values, lines, times, position = sealed
+        sealed = SealedChunk(data_keys, PreparedMessages(values, lines), times, position)
     return Step(sealed, None if proposal is None else Proposal(*proposal))
 
 

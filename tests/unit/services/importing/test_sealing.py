@@ -1,6 +1,6 @@
 """The sealing side of an import, without a database: what it seals opens through the key
-store, each log entry is the canonical JSON of its own content and numbered as planned, and the
-raw record is the JSON of the message the parser read."""
+store, each row's log entry is the canonical JSON of its own content and numbered as planned,
+and the raw record is the JSON of the message the parser read."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from chatproof.archive.pseudonyms import Pseudonymizer
 from chatproof.archive.retention import Bucket
 from chatproof.domain.chat_export import ChatMessage, detect, parse
 from chatproof.services.importing import ExportFile
+from chatproof.services.importing.entries import message_entries
 from chatproof.services.importing.sealing import ChunkSealer, Plan, SealedChunk, SealingTask, Tally
 
 SUBJECT = "3f1c2a9e-5b7d-4e21-9c4a-0d6e8f7a1b2c"
@@ -78,7 +79,8 @@ def seal_export(chat: list[tuple[str, str]], keys: KeyStore, log: MemoryTree) ->
             chunk = sealer.seal(Plan(frozenset(), log.size, 7))
             for year, new_keys in chunk.data_keys:
                 batch.wrap_data_keys(Bucket(SUBJECT, "business_letter", year), new_keys)
-            for entry in map(StoredEntry._make, chunk.entries):
+            entries = message_entries(chunk.messages, chunk.times, 7, SUBJECT, "business_letter")
+            for entry in map(StoredEntry._make, entries):
                 assert log.append(entry.leaf) == entry.index
             chunks.append(chunk)
         batch.flush()
@@ -93,7 +95,11 @@ def test_each_entry_is_the_canonical_json_of_its_content_which_opens_to_the_mess
 ) -> None:
     keys = KeyStore(MemoryKeyRepository(), MASTER)
     sealed = seal_export(chat, keys, MemoryTree())
-    entries = [StoredEntry._make(e) for c in sealed.chunks for e in c.entries]
+    entries = [
+        StoredEntry._make(e)
+        for c in sealed.chunks
+        for e in message_entries(c.messages, c.times, 7, SUBJECT, "business_letter")
+    ]
     rows = [row for c in sealed.chunks for row in c.messages.values]
     assert sealed.tally.read == sealed.tally.added == len(entries) == len(sealed.parsed)
     for m, entry, row in zip(sealed.parsed, entries, rows, strict=True):

@@ -1,0 +1,52 @@
+"""The ``import.message`` log entries of stored message rows (DESIGN invariant 3): each
+entry's canonical JSON written out at once from the row, which holds every part of it but the
+time the log writes and the start year. The importing process encodes them while the sealing
+process seals the next chunk: of the two, it is the one with time to spare."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Sequence
+from json.encoder import encode_basestring
+
+from chatproof.archive.log import ENVELOPE_VERSION, EntryRow
+from chatproof.store.imports import PreparedMessages
+
+ENTRY_KIND = "import.message"
+
+EntryTime = tuple[str, int]
+"""The entry's time as the log writes it (UTC, milliseconds) and its start year."""
+
+
+def message_entries(
+    rows: PreparedMessages,
+    times: Sequence[EntryTime],
+    import_id: int,
+    subject_id: str,
+    retention_class: str,
+) -> list[EntryRow]:
+    """One entry per row, numbered by the row's ``log_index``. The JSON is ``log.encode_leaf``
+    of the same draft (a test holds the two equal): every value here is ASCII but the subject
+    and the retention class, which are escaped as JCS escapes them."""
+    b64, sha256 = base64.b64encode, hashlib.sha256
+    retention = f'"retention":{{"class":{encode_basestring(retention_class)},'
+    subject = f'"subject":{encode_basestring(subject_id)}'
+    entries: list[EntryRow] = []
+    for values, (line, kind), (time, year) in zip(rows.values, rows.lines, times, strict=True):
+        fingerprint, direction, message_type, raw = values[1], values[3], values[4], values[8]
+        state, blob, index = values[13], values[14], values[16]
+        blob_member = f'"blob":"{blob}",' if blob else ""
+        media_member = f',"media":"{state}"' if state else ""
+        leaf = (
+            f'{{"attributes":{{{blob_member}"direction":"{direction}",'
+            f'"import_id":{import_id},"line":{line}{media_member},"message_kind":"{kind}",'
+            f'"type":"{message_type}"}},"content":"{b64(raw).decode()}",'
+            f'"index":{index},"kind":"{ENTRY_KIND}","platform_id":"{fingerprint}",'
+            f'{retention}"start_year":{year}}},{subject},"time":"{time}",'
+            f'"v":{ENVELOPE_VERSION}}}'
+        ).encode()
+        entries.append(
+            (index, leaf, ENTRY_KIND, subject_id, fingerprint, sha256(b"\x00" + leaf).digest())
+        )
+    return entries
