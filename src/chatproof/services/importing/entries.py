@@ -5,7 +5,7 @@ process seals the next chunk: of the two, it is the one with time to spare."""
 
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 from collections.abc import Sequence
 from json.encoder import encode_basestring
@@ -29,7 +29,7 @@ def message_entries(
     """One entry per row, numbered by the row's ``log_index``. The JSON is ``log.encode_leaf``
     of the same draft (a test holds the two equal): every value here is ASCII but the subject
     and the retention class, which are escaped as JCS escapes them."""
-    b64, sha256 = base64.b64encode, hashlib.sha256
+    b64, sha256 = binascii.b2a_base64, hashlib.sha256
     retention = f'"retention":{{"class":{encode_basestring(retention_class)},'
     subject = f'"subject":{encode_basestring(subject_id)}'
     entries: list[EntryRow] = []
@@ -41,7 +41,7 @@ def message_entries(
         leaf = (
             f'{{"attributes":{{{blob_member}"direction":"{direction}",'
             f'"import_id":{import_id},"line":{line}{media_member},"message_kind":"{kind}",'
-            f'"type":"{message_type}"}},"content":"{b64(raw).decode()}",'
+            f'"type":"{message_type}"}},"content":"{b64(raw, newline=False).decode()}",'
             f'"index":{index},"kind":"{ENTRY_KIND}","platform_id":"{fingerprint}",'
             f'{retention}"start_year":{year}}},{subject},"time":"{time}",'
             f'"v":{ENVELOPE_VERSION}}}'
