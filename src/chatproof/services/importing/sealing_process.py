@@ -20,7 +20,9 @@ import gc
 import marshal
 import os
 import pickle
+import queue
 import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,8 +41,12 @@ from chatproof.services.importing.sealing import (
 from chatproof.services.importing.source import ExportFile
 from chatproof.store.imports import PreparedMessages
 
-LOOKAHEAD = 2
-"""Chunks proposed before the first plan comes back."""
+LOOKAHEAD = 4
+"""Chunks proposed before the first plan comes back: the sealing process can run that far
+ahead of the database."""
+
+BUFFERED = 3
+"""Sealed chunks the importing process takes in while it writes another."""
 
 PIPE_BYTES = 1 << 20
 
@@ -88,19 +94,20 @@ class SealingProcess:
         os.close(results_write)
         self._plans = Connection(plans_write, readable=False)
         self._results = Connection(results_read, writable=False)
+        self._closed = threading.Event()
 
     def run(self, run: ImportRun, progress: Callable[[int], None] | None) -> Tally:
         """Raises:
         ImportFileError: the sealing side could not read or store something, or stopped.
         """
         name = self.task.path.name
+        received: queue.Queue[Step | Tally | Failure | None] = queue.Queue(maxsize=BUFFERED)
+        reader = threading.Thread(target=self._receive, args=(received,), daemon=True)
+        reader.start()
         while True:
-            try:
-                message = _decode(self._results.recv_bytes())
-            except (EOFError, OSError):
-                raise ImportFileError(
-                    name, "the import's sealing process stopped unexpectedly"
-                ) from None
+            message = received.get()
+            if message is None:
+                raise ImportFileError(name, "the import's sealing process stopped unexpectedly")
             if isinstance(message, Step):
                 if message.proposal is not None:
                     self._plans.send(run.plan(message.proposal))
@@ -114,8 +121,27 @@ class SealingProcess:
                 assert isinstance(message, Failure)
                 raise ImportFileError(name, message.problem)
 
+    def _receive(self, received: queue.Queue[Step | Tally | Failure | None]) -> None:
+        """Take the sealing process's messages as they come, so that it never waits for the
+        database to finish a chunk before it sends the next (up to ``BUFFERED`` of them)."""
+        message: Step | Tally | Failure | None = None
+        while not self._closed.is_set():
+            try:
+                message = _decode(self._results.recv_bytes())
+            except (EOFError, OSError):
+                message = None
+            while not self._closed.is_set():
+                try:
+                    received.put(message, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if not isinstance(message, Step):
+                return  # the tally, a failure, or the pipe closed: nothing follows
+
     def close(self) -> None:
         """Stop the process (it has finished, or the import failed) and reap it."""
+        self._closed.set()
         self._plans.close()
         self._results.close()
         for _ in range(50):
