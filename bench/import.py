@@ -8,10 +8,12 @@ Phases:
 1. parse: after one untimed warm-up round, ``--repeat`` rounds, each timing whatstk and
    chatproof on the same file, one after the other, so both see the same machine; reports each
    one's median and best wall time and CPU time of the process, and the ratios.
-2. import: the whole file through ``chatproof import whatsapp-export``'s service into a fresh
-   data directory (SQLite on disk, ``synchronous=FULL``): parse, seal every message under the
+2. import: ``--import-rounds`` times, each in a fresh process (as the command runs) and into a
+   fresh data directory (SQLite on disk, ``synchronous=FULL``), the whole file through
+   ``chatproof import whatsapp-export``'s service: parse, seal every message under the
    contact's key, append a log entry per message, store the message rows (the inbox read
-   model), commit. Reports messages per second.
+   model), commit. Reports messages per second of each round; the target is judged on their
+   median.
 
 ``whatstk`` is a bench-only dependency: ``pip install -e '.[bench]'``.
 
@@ -21,13 +23,16 @@ Example: .venv/bin/python bench/import.py --messages 200000
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import random
+import resource
 import shutil
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -130,18 +135,28 @@ def parse_with_chatproof(path: Path) -> int:
 
 
 def timed(action: Any, *args: Any) -> tuple[float, float, Any, float]:
-    """(seconds, CPU seconds of this process, result, CPUs other processes kept busy meanwhile).
+    """(seconds, CPU seconds of this process and the processes it started and waited for,
+    result, CPUs other processes kept busy meanwhile).
 
-    On a shared machine the wall time also counts waiting for a CPU; the process's CPU time
-    does not, so both are reported."""
+    On a shared machine the wall time also counts waiting for a CPU; the CPU time does not,
+    so both are reported."""
     busy_before, _ = system_cpu()
-    own_before = time.process_time()
+    own_before = _cpu_seconds()
     start = time.perf_counter()
     result = action(*args)
     wall = time.perf_counter() - start
-    own = time.process_time() - own_before
+    own = _cpu_seconds() - own_before
     others = (system_cpu()[0] - busy_before) - own
     return wall, own, result, max(0.0, others) / max(wall, 1e-9)
+
+
+def _cpu_seconds() -> float:
+    """This process's CPU time and that of its children (an import's sealing process)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 def run_benchmark(args: argparse.Namespace, progress: Progress | None) -> dict[str, Any]:
@@ -178,9 +193,15 @@ def run_benchmark(args: argparse.Namespace, progress: Progress | None) -> dict[s
             )
             if progress and task is not None:
                 progress.advance(task)
-        if progress:
-            progress.add_task("import", total=None)
-        imported = run_import(parent, chat)
+        task = progress.add_task("import", total=args.import_rounds) if progress else None
+        imports = []
+        for n in range(args.import_rounds):
+            imports.append(import_in_fresh_process(parent / f"import-{n}", chat))
+            if progress and task is not None:
+                progress.advance(task)
+        imported = min(imports, key=lambda i: i["seconds"])  # the least disturbed round
+        imported["rounds"] = [i["messages_per_s"] for i in imports]
+        imported["median_messages_per_s"] = statistics.median(imported["rounds"])
         report = {
             "machine": machine(),
             "filesystem": filesystem(parent),
@@ -192,7 +213,7 @@ def run_benchmark(args: argparse.Namespace, progress: Progress | None) -> dict[s
         }
         report["targets"] = {
             "parse_ratio": report["parse"]["ratio_of_medians"] >= TARGET_RATIO,
-            "import_msgs_per_s": imported["messages_per_s"] >= TARGET_IMPORT,
+            "import_msgs_per_s": imported["median_messages_per_s"] >= TARGET_IMPORT,
         }
         return report
     finally:
@@ -213,6 +234,14 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         "cpu_ratio_of_medians": statistics.median(whatstk_cpu) / statistics.median(ours_cpu),
         "same_count": all(r["whatstk_messages"] == r["chatproof_messages"] for r in rounds),
     }
+
+
+def import_in_fresh_process(parent: Path, chat: Path) -> dict[str, Any]:
+    """``run_import`` in a process of its own, as ``chatproof import`` runs it: neither the
+    parsers' data nor an earlier round's heap is in it."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+        return pool.submit(run_import, parent, chat).result()
 
 
 def run_import(parent: Path, chat: Path) -> dict[str, Any]:
@@ -291,11 +320,14 @@ def render(report: dict[str, Any], out: Console) -> None:
     )
     i = report["import"]
     ok = "meets" if report["targets"]["import_msgs_per_s"] else "misses"
+    rounds = ", ".join(f"{r:,.0f}" for r in i["rounds"])
     out.print(
         f"import: {i['messages']:,} messages, {i['log_entries']:,} log entries in "
-        f"{i['seconds']:.2f} s = {i['messages_per_s']:,.0f} messages/s "
-        f"({i['messages_per_cpu_s']:,.0f} per CPU second); {ok} the "
-        f"{TARGET_IMPORT:,.0f}/s target (other CPUs busy: {i['other_cpu_share']:.2f})"
+        f"{i['seconds']:.2f} s = {i['messages_per_s']:,.0f} messages/s, the best of "
+        f"{len(i['rounds'])} rounds ({rounds}; median {i['median_messages_per_s']:,.0f}), "
+        f"{i['messages_per_cpu_s']:,.0f} per CPU second of both processes; {ok} the "
+        f"{TARGET_IMPORT:,.0f}/s target (other CPUs busy: {i['other_cpu_share']:.2f}, "
+        f"calibration {i['calibration_ms']:.1f} ms)"
     )
 
 
@@ -303,6 +335,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=DEFAULT_MESSAGES)
     parser.add_argument("--repeat", type=int, default=3, help="parse rounds")
+    parser.add_argument("--import-rounds", type=int, default=3, help="full imports")
     parser.add_argument("--tmp-dir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
     parser.add_argument("--json", action="store_true")
