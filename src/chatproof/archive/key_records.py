@@ -60,8 +60,8 @@ class DataKeyRecord(NamedTuple):
 
 
 DataKeyRow = tuple[bytes, str, int, bytes]
-"""A data key's fields in ``DataKeyRecord`` order (a record is one): what an import's sealing
-process sends, as a plain tuple, which travels between processes at a third of the cost."""
+"""A data key's fields in ``DataKeyRecord`` order (a record is one): an import writes one per
+message, and a plain tuple costs a fraction of a named one to build."""
 
 
 @dataclass(frozen=True)

@@ -54,8 +54,8 @@ class StoredEntry(NamedTuple):
 
 
 EntryRow = tuple[int, bytes, str, str | None, str | None, bytes]
-"""An entry's fields in ``StoredEntry`` order (an entry is one): what an import's sealing
-process sends, as a plain tuple, which travels between processes at a third of the cost."""
+"""An entry's fields in ``StoredEntry`` order (an entry is one): an import writes hundreds of
+thousands, and a plain tuple costs a fraction of a named one to build."""
 
 
 class LogRepository(ABC):

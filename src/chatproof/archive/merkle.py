@@ -137,10 +137,6 @@ class Frontier:
                 edge[level] = node(level, (size >> level) - 1)
         return cls(size, edge)
 
-    @property
-    def edge(self) -> dict[int, bytes]:
-        return dict(self._waiting)
-
     def append(self, leaf_hashes: Iterable[bytes]) -> list[tuple[int, int, bytes]]:
         """The complete subtrees (level, index, hash) the leaves create, level 0 included."""
         sha256 = _sha256

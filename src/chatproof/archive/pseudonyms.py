@@ -24,8 +24,7 @@ class Pseudonymizer:
 
     def hash(self, kind: str, value: str) -> str:
         """Hex HMAC-SHA256 of ``value`` in the namespace ``kind`` (``wamid``, ``wa_id``…)."""
-        data = kind.encode() + b"\x00" + value.encode()
-        return hmac.digest(self._key, data, hashlib.sha256).hex()
+        return _keyed_hex(self._key, kind.encode() + b"\x00", value)
 
 
 class KeyedHash:
@@ -37,4 +36,8 @@ class KeyedHash:
         return "KeyedHash(<key>)"
 
     def __call__(self, value: str) -> str:
-        return hmac.digest(self._key, self._prefix + value.encode(), hashlib.sha256).hex()
+        return _keyed_hex(self._key, self._prefix, value)
+
+
+def _keyed_hex(key: bytes, namespace: bytes, value: str) -> str:
+    return hmac.digest(key, namespace + value.encode(), hashlib.sha256).hex()

@@ -13,12 +13,10 @@ bucket keys and writes everything.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import mimetypes
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
@@ -138,20 +136,6 @@ class Tally:
     media_stored: int = 0
     media_missing: int = 0
     last_at: datetime | None = None
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """An import builds millions of short-lived objects and no cycles; the cycle collector's
-    walks over the heap meanwhile cost a tenth of its time."""
-    paused = gc.isenabled()
-    if paused:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
 
 
 class ChunkSealer:
