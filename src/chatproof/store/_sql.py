@@ -57,7 +57,7 @@ class MomentBinder:
     def __init__(self, dialect: Dialect) -> None:
         self._bind = Moment.dialect_impl(dialect).bind_processor(dialect)
         if dialect.name == "sqlite":
-            self._bind = sqlite_moment
+            self._bind = _sqlite_moment
         self._cache: dict[datetime, Any] = {}
 
     def __call__(self, value: datetime | None) -> Any:
@@ -77,7 +77,7 @@ class MomentBinder:
         return bound
 
 
-def sqlite_moment(value: datetime) -> str:
+def _sqlite_moment(value: datetime) -> str:
     """What ``Moment`` binds on SQLite (UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``; a test holds the
     two equal) in a fifth of the time: an import binds one per message."""
     if value.tzinfo is None:

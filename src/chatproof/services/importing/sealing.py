@@ -18,7 +18,7 @@ import mimetypes
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -35,8 +35,8 @@ from chatproof.services.importing.entries import EntryTime
 from chatproof.services.importing.errors import ImportFileError
 from chatproof.services.importing.source import ExportFile
 from chatproof.services.media import pack
-from chatproof.store._sql import MomentBinder, sqlite_moment
-from chatproof.store.imports import PreparedMessages
+from chatproof.store._sql import MomentBinder
+from chatproof.store.imports import ImportCounts, PreparedMessages
 
 CHUNK = 2000
 """Messages proposed, sealed and written together."""
@@ -137,6 +137,15 @@ class Tally:
     media_missing: int = 0
     last_at: datetime | None = None
 
+    def counts(self) -> ImportCounts:
+        return ImportCounts(
+            messages_read=self.read,
+            messages_added=self.added,
+            bad_lines=self.bad_count,
+            media_stored=self.media_stored,
+            media_missing=self.media_missing,
+        )
+
 
 class ChunkSealer:
     """The sealing side of one export's import."""
@@ -149,9 +158,7 @@ class ChunkSealer:
         self._tz = ZoneInfo(task.timezone)
         self._messages = self._read(parse(export.blocks(), task.format))
         self._pending: deque[tuple[list[ChatMessage], list[str]]] = deque()
-        dialect = make_url(f"{task.driver}://").get_dialect()()
-        self._moment = MomentBinder(dialect)
-        self._bind_as_text = dialect.name == "sqlite"
+        self._moment = MomentBinder(make_url(f"{task.driver}://").get_dialect()())
         self._minutes: dict[datetime, tuple[str, str, dict[tuple[object, ...], int]]] = {}
         self._moments: dict[datetime, _Moment] = {}
         self._key = f"{task.subject_id}\x00"
@@ -170,7 +177,7 @@ class ChunkSealer:
             yield item
 
     def propose(self) -> Proposal | None:
-        """The next chunk's fingerprints and start years, or None at the end of the export."""
+        """The next chunk's fingerprints, or None at the end of the export."""
         chunk = list(islice(self._messages, self.task.chunk))
         if not chunk:
             return None
@@ -263,28 +270,15 @@ class ChunkSealer:
             if len(self._moments) >= MINUTES_REMEMBERED:
                 self._moments.clear()
             aware = at.replace(tzinfo=self._tz)
-            utc = aware.astimezone(UTC)
-            minute = self._minutes.get(at)
-            local = at.isoformat() if minute is None else minute[1]
-            if self._bind_as_text:
-                # One formatting for both: ``2026-01-02 03:04:05.678901`` is what SQLite
-                # stores, and the log's ``2026-01-02T03:04:05.678Z`` is cut from it.
-                bound = sqlite_moment(utc)
-                logged = f"{bound[:10]}T{bound[11:23]}Z"
-            else:
-                bound, logged = self._moment(utc), entry_time(utc)
-            found = self._moments[at] = (aware, local, logged, bound)
+            found = (aware, at.isoformat(), entry_time(aware), self._moment(aware))
+            self._moments[at] = found
         return found
 
     def _seal_fields(self, fields: list[list[bytes]], years: list[int]) -> list[list[bytes]]:
         """Each message's fields under its own data key, the keys told apart by start year
         (the bucket that wraps them)."""
         subject = self.task.subject_id
-        if len(set(years)) == 1:
-            keys, out = seal_entries(subject, fields)
-            self._data_keys.append((years[0], keys))
-            return out
-        out = [[] for _ in fields]
+        out: list[list[bytes]] = [[] for _ in fields]
         for year in sorted(set(years)):
             positions = [i for i, y in enumerate(years) if y == year]
             keys, sealed = seal_entries(subject, [fields[i] for i in positions])

@@ -43,7 +43,7 @@ from chatproof.services.importing.run import ImportRun
 from chatproof.services.importing.sealing import CHUNK, ChunkSealer, SealingTask, Tally
 from chatproof.services.importing.sealing_process import SealingProcess
 from chatproof.services.importing.source import ExportFile
-from chatproof.store.imports import ImportCounts, ImportRecord, ImportUnitOfWork
+from chatproof.store.imports import ImportRecord, ImportUnitOfWork
 
 Progress = Callable[[int, int], None]
 """``progress(bytes_read, bytes_total)``"""
@@ -273,13 +273,7 @@ def _import_into(
         tally = sealer.tally
     run.close()
     sha256 = file_sha256()
-    counts = ImportCounts(
-        messages_read=tally.read,
-        messages_added=tally.added,
-        bad_lines=tally.bad_count,
-        media_stored=tally.media_stored,
-        media_missing=tally.media_missing,
-    )
+    counts = tally.counts()
     summary = ImportSummary(
         file=export.name,
         sha256=sha256,
