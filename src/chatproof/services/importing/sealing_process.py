@@ -1,15 +1,15 @@
 """Running an import's sealing side in a process of its own, so that reading, sealing and
-encoding the next chunk (one CPU) overlap with writing the previous one (the other).
+encoding the next chunks (one CPU) overlap with writing the previous ones (the other).
 
-The two processes talk over a pair of pipes: the importing process sends a ``Plan`` per
-``Proposal``; the sealing process sends each ``SealedChunk`` together with the proposal of a
-chunk two ahead, and the ``Tally`` (or a ``Failure``) at the end. So when the importing process
-takes a sealed chunk to write it, it first answers the proposal that came with it, and the
-sealing process, once its send is read, finds the plan for its next chunk waiting: sealing one
-chunk overlaps with writing the one before. Plans are small (known positions, a log index, an
-import id), so the importing process never waits to send one. Data keys cross only this
-private pipe, and the process exits with the import; if either side stops, the other sees the
-pipe close.
+The two processes talk over a pair of pipes, in pickled messages: the importing process sends
+a ``Plan`` per ``Proposal``; the sealing process sends each ``SealedChunk`` together with the
+proposal of the chunk ``LOOKAHEAD`` ahead, and the ``Tally`` (or a ``Failure``) at the end. A
+thread of the importing process takes sealed chunks in as they come (``BUFFERED`` of them), and
+the importing process answers each proposal before it writes the chunk that came with it, so
+the sealing process finds the plan for its next chunk waiting and never waits for the
+database. Plans are small (known positions, a log index, an import id), so the importing
+process never waits to send one. Data keys cross only this private pipe, and the process exits
+with the import; if either side stops, the other sees the pipe close.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import gc
-import marshal
 import os
-import pickle
 import queue
 import signal
 import threading
@@ -39,7 +37,6 @@ from chatproof.services.importing.sealing import (
     Tally,
 )
 from chatproof.services.importing.source import ExportFile
-from chatproof.store.imports import PreparedMessages
 
 LOOKAHEAD = 4
 """Chunks proposed before the first plan comes back: the sealing process can run that far
@@ -49,8 +46,6 @@ BUFFERED = 3
 """Sealed chunks the importing process takes in while it writes another."""
 
 PIPE_BYTES = 1 << 20
-
-MARSHALLED, PICKLED = b"M", b"P"
 
 
 @dataclass(frozen=True)
@@ -127,7 +122,7 @@ class SealingProcess:
         message: Step | Tally | Failure | None = None
         while not self._closed.is_set():
             try:
-                message = _decode(self._results.recv_bytes())
+                message = self._results.recv()
             except (EOFError, OSError):
                 message = None
             while not self._closed.is_set():
@@ -160,10 +155,10 @@ def _child(task: SealingTask, blobs: BlobStore, plans: Connection, results: Conn
     except (EOFError, BrokenPipeError):
         return 1  # the importing process has gone; its transaction is rolled back
     except ImportFileError as exc:
-        results.send_bytes(_encode(Failure(exc.problem)))
+        results.send(Failure(exc.problem))
         return 1
     except Exception as exc:
-        results.send_bytes(_encode(Failure(f"{type(exc).__name__}: {exc}")))
+        results.send(Failure(f"{type(exc).__name__}: {exc}"))
         return 1
     return 0
 
@@ -178,46 +173,16 @@ def serve(task: SealingTask, blobs: BlobStore, plans: Connection, results: Conne
             proposal = sealer.propose()
             if proposal is None:
                 break
-            results.send_bytes(_encode(Step(None, proposal)))
+            results.send(Step(None, proposal))
             outstanding += 1
         while outstanding:
             sealed = sealer.seal(plans.recv())
             proposal = sealer.propose()
-            results.send_bytes(_encode(Step(sealed, proposal)))
+            results.send(Step(sealed, proposal))
             outstanding += (proposal is not None) - 1
-        results.send_bytes(_encode(sealer.tally))
+        results.send(sealer.tally)
     finally:
         export.close()
-
-
-def _encode(message: Step | Tally | Failure) -> bytes:
-    """A step in ``marshal``'s format where it can be (plain tuples, lists, bytes, strings and
-    numbers, as on SQLite: half pickle's cost), else pickled (PostgreSQL binds times as
-    datetimes; the tally and failures are rare)."""
-    if isinstance(message, Step):
-        sealed, proposal = message.sealed, message.proposal
-        parts = (
-            None
-            if sealed is None
-            else (sealed.data_keys, *sealed.messages, sealed.times, sealed.position),
-            None if proposal is None else (proposal.fingerprints, proposal.earlier_fingerprints),
-        )
-        try:
-            return MARSHALLED + marshal.dumps(parts)
-        except ValueError:
-            pass
-    return PICKLED + pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-
-
-def _decode(data: bytes) -> Step | Tally | Failure:
-    if data[:1] == PICKLED:
-        message: Step | Tally | Failure = pickle.loads(memoryview(data)[1:])
-        return message
-    sealed, proposal = marshal.loads(memoryview(data)[1:])
-    if sealed is not None:
-        data_keys, values, lines, times, position = sealed
-        sealed = SealedChunk(data_keys, PreparedMessages(values, lines), times, position)
-    return Step(sealed, None if proposal is None else Proposal(*proposal))
 
 
 def _widen(fd: int) -> None:
