@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import islice, pairwise
 
 from chatproof.domain.chat_export.errors import UnrecognisedExport
@@ -46,48 +46,64 @@ def detect(
     if sampled:
         sampled[0] = sampled[0].lstrip("\ufeff")
     text = "\n".join(sampled)
-    platforms: Counter[Platform] = Counter()
-    separators: Counter[str] = Counter()
-    twelve = seconds = 0
-    fields: list[tuple[str, str, str]] = []
-    for bracket, a, sep, b, c, secs, marker, tail in _HEADER.findall(text):
-        ios = bool(bracket) and tail.startswith("]")
-        platforms[Platform.IOS if ios else Platform.ANDROID] += 1
-        separators[sep] += 1
-        twelve += bool(marker)
-        seconds += bool(secs)
-        fields.append((a, b, c))
-    if not fields:
+    found = _HEADER.findall(text)
+    if not found:
         raise UnrecognisedExport([line for line in sampled if line.strip()][:5])
-    platform = platforms.most_common(1)[0][0]
-    separator = separators.most_common(1)[0][0]
-    detected_clock = 12 if twelve * 2 > len(fields) else 24
-    order, evidence, certainty = _date_order(fields, separator, detected_clock)
+    columns = zip(*found, strict=True)
+    brackets, firsts, separators, seconds, lasts, with_seconds, markers, tails = columns
+    headers = len(found)
+    bracketed = zip(brackets, tails, strict=True)
+    ios = sum(1 for bracket, tail in bracketed if bracket and tail[0] == "]")
+    platform = Platform.IOS if ios > headers - ios else Platform.ANDROID
+    separator = Counter(separators).most_common(1)[0][0]
+    detected_clock = 12 if (headers - markers.count("")) * 2 > headers else 24
+    order, evidence, certainty = _date_order(
+        Counter(zip(firsts, seconds, lasts, strict=True)), separator, detected_clock
+    )
     if date_order is not None:
         order, evidence, certainty = date_order, "day/month order given", _CERTAIN
     fmt = ExportFormat(
-        platform, order, separator, clock or detected_clock, seconds * 2 > len(fields)
+        platform,
+        order,
+        separator,
+        clock or detected_clock,
+        (headers - with_seconds.count("")) * 2 > headers,
     )
-    grammar = Grammar(fmt)
-    readable = 0
-    for found in grammar.finditer(text):
-        try:
-            grammar.moment(*found.groups()[:3])
-        except ValueError:
-            continue
-        readable += 1
-    confidence = round(certainty * readable / len(fields), 2)
-    return Detection(fmt, confidence, len(fields), readable, evidence)
+    readable = _readable(Grammar(fmt), text)
+    confidence = round(certainty * readable / headers, 2)
+    return Detection(fmt, confidence, headers, readable, evidence)
+
+
+def _readable(grammar: Grammar, text: str) -> int:
+    """How many message lines of ``text`` the grammar reads: their date and time exist."""
+    found = grammar.findall(text)
+    if not found:
+        return 0
+    days, times, _ = zip(*found, strict=True)
+    good_days = {day for day in set(days) if _exists(grammar.date_of, day)}
+    good_times = {time for time in set(times) if _exists(grammar.time_of, time)}
+    pairs = zip(days, times, strict=True)
+    return sum(1 for day, time in pairs if day in good_days and time in good_times)
+
+
+def _exists(read: Callable[[str], object], text: str) -> bool:
+    try:
+        read(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _date_order(
-    fields: list[tuple[str, str, str]], separator: str, clock: int
+    dates: Counter[tuple[str, str, str]], separator: str, clock: int
 ) -> tuple[DateOrder, str, float]:
-    """(order, evidence in words, certainty)."""
-    if sum(len(a) == 4 for a, _, _ in fields) * 2 > len(fields):
+    """(order, evidence in words, certainty), from how often each date's three fields were
+    seen."""
+    lines = dates.total()
+    if sum(n for (a, _, _), n in dates.items() if len(a) == 4) * 2 > lines:
         return DateOrder.YMD, "year first", _CERTAIN
-    day_first = sum(int(a) > 12 for a, _, _ in fields)
-    month_first = sum(int(b) > 12 for _, b, _ in fields)
+    day_first = sum(n for (a, _, _), n in dates.items() if int(a) > 12)
+    month_first = sum(n for (_, b, _), n in dates.items() if int(b) > 12)
     if day_first and not month_first:
         return DateOrder.DMY, "a day above 12 in first place", _CERTAIN
     if month_first and not day_first:
@@ -95,7 +111,7 @@ def _date_order(
     if day_first or month_first:
         order = DateOrder.DMY if day_first >= month_first else DateOrder.MDY
         return order, "days above 12 in both places (contradictory)", _ASSUMED
-    distinct = list(dict.fromkeys(fields))
+    distinct = list(dates)
     backwards_dmy = _backward_steps(distinct, dmy=True)
     backwards_mdy = _backward_steps(distinct, dmy=False)
     if backwards_dmy != backwards_mdy:

@@ -9,7 +9,7 @@ import re
 from datetime import date, datetime
 
 from chatproof.domain.chat_export.model import DateOrder, ExportFormat, Platform
-from chatproof.domain.chat_export.phrases import CLOCK_MARKER, SPACE, is_afternoon
+from chatproof.domain.chat_export.phrases import CLOCK_MARKER, SPACE, SPACE_CHARACTERS, is_afternoon
 
 LOOSE_START = re.compile(
     rf"\u200e?\[?\d{{1,4}}[./-]\d{{1,2}}[./-]\d{{1,4}},?{SPACE}\d{{1,2}}[:.]\d{{2}}"
@@ -21,10 +21,10 @@ message line from a continuation line of a multi-line message."""
 class Grammar:
     """Finds the starts of message lines in one ``ExportFormat``.
 
-    ``finditer(text)`` yields a match per message line, with groups (date, time, clock
-    marker, rest of the line); ``split(text)`` cuts the text there, keeping the groups;
-    ``moment(date, time, marker)`` returns the naive local time or raises ValueError naming
-    what is wrong (``date_of`` and ``time_of`` do each half, uncached).
+    ``findall(text)`` gives per message line its groups (date, time with its clock marker,
+    rest of the line); ``split(text)`` cuts the text there, keeping the groups;
+    ``moment(date, time)`` returns the naive local time or raises ValueError naming what is
+    wrong (``date_of`` and ``time_of`` do each half, uncached).
     """
 
     def __init__(self, fmt: ExportFormat) -> None:
@@ -33,28 +33,28 @@ class Grammar:
         first = r"\d{4}" if fmt.date_order is DateOrder.YMD else r"\d{1,2}"
         last = r"\d{1,2}" if fmt.date_order is DateOrder.YMD else r"(?:\d{4}|\d{2})"
         day = rf"({first}{sep}\d{{1,2}}{sep}{last})"
-        clock = rf"{SPACE}?({CLOCK_MARKER})" if fmt.clock == 12 else "()"
-        moment = rf"{day},?{SPACE}(\d{{1,2}}:\d{{2}}(?::\d{{2}})?){clock}"
+        marker = rf"{SPACE}?{CLOCK_MARKER}" if fmt.clock == 12 else ""
+        moment = rf"{day},?{SPACE}(\d{{1,2}}:\d{{2}}(?::\d{{2}})?{marker})"
         if fmt.platform is Platform.IOS:
             header = rf"^\u200e?\[{moment}\]{SPACE}([^\n]*)"
         else:
             header = rf"^\u200e?{moment}{SPACE}-{SPACE}([^\n]*)"
         compiled = re.compile(header, re.MULTILINE)
-        self.finditer = compiled.finditer
+        self.findall = compiled.findall
         self.match = compiled.match
         self.split = compiled.split
         self._order = _FIELD_ORDER[fmt.date_order]
         self._separator = fmt.date_separator
         self._dates: dict[str, tuple[int, int, int]] = {}
-        self._times: dict[tuple[str, str], tuple[int, int, int]] = {}
+        self._times: dict[str, tuple[int, int, int]] = {}
 
-    def moment(self, day: str, time: str, marker: str) -> datetime:
+    def moment(self, day: str, time: str) -> datetime:
         ymd = self._dates.get(day)
         if ymd is None:
             ymd = self._dates[day] = self.date_of(day)
-        hms = self._times.get((time, marker))
+        hms = self._times.get(time)
         if hms is None:
-            hms = self._times[(time, marker)] = self.time_of(time, marker)
+            hms = self._times[time] = self.time_of(time)
         return datetime(ymd[0], ymd[1], ymd[2], hms[0], hms[1], hms[2])
 
     def date_of(self, text: str) -> tuple[int, int, int]:
@@ -68,18 +68,24 @@ class Grammar:
             raise ValueError(f"no such date {text!r} in {self.format.date_order} order") from None
         return y, m, d
 
-    def time_of(self, text: str, marker: str) -> tuple[int, int, int]:
-        parts = [int(p) for p in text.split(":")]
+    def time_of(self, text: str) -> tuple[int, int, int]:
+        """``text`` as the grammar found it: ``14:05``, ``2:05:09 PM``, ``2:05\u202fnachm.``"""
+        clock = _CLOCK.match(text)
+        assert clock is not None, text
+        marker = text[clock.end() :].lstrip(SPACE_CHARACTERS)
+        parts = [int(p) for p in clock.group().split(":")]
         h, mi = parts[0], parts[1]
         s = parts[2] if len(parts) == 3 else 0
         if marker:
             if not 1 <= h <= 12:
-                raise ValueError(f"no such time {text} {marker} on a 12-hour clock")
+                raise ValueError(f"no such time {text} on a 12-hour clock")
             h = h % 12 + (12 if is_afternoon(marker) else 0)
         if h > 23 or mi > 59 or s > 59:
             raise ValueError(f"no such time {text}")
         return h, mi, s
 
+
+_CLOCK = re.compile(r"\d+(?::\d+)*")
 
 _FIELD_ORDER = {
     DateOrder.DMY: (2, 1, 0),

@@ -10,6 +10,7 @@ grow with the file.
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import chain
@@ -31,8 +32,8 @@ BLOCK = 1 << 16
 MAX_AUTHORS = 10_000
 """Distinct authors remembered; a chat has a handful, a big group a few hundred."""
 
-_MAY_START = frozenset("0123456789[\u200e")
-"""First characters of a line that may start a message in some format (see LOOSE_START)."""
+_MAY_START_LINE = re.compile("\n[0-9[\u200e]")
+"""A line whose first character may start a message in some format (see LOOSE_START)."""
 
 _SPECIAL_ENDS = ">) "
 """How an attachment line, or a notice with trailing space, ends."""
@@ -116,8 +117,8 @@ class _Reader:
             if cut is not None:
                 text, self.carry = text[:cut], text[cut:]
         # Splitting at message lines hands out, in one call, what comes before the first one
-        # and then, per message, (date, time, clock marker, rest of the line, the text up to
-        # the next message line: its newline and any continuation lines).
+        # and then, per message, (date, time with its clock marker, rest of the line, the text
+        # up to the next message line: its newline and any continuation lines).
         parts = self.grammar.split(text)
         out: list[ChatMessage | BadLine] = []
         emit = out.append
@@ -133,17 +134,15 @@ class _Reader:
         lines: list[str] = []
         fields = iter(parts)
         next(fields)
-        for day, time, marker, rest, after in zip(
-            fields, fields, fields, fields, fields, strict=True
-        ):
+        for day, time, rest, after in zip(fields, fields, fields, fields, strict=True):
             # Dates and times are converted once per distinct string (a chat has few days).
             midnight = days.get(day)
-            clock = times.get(time + marker)
+            clock = times.get(time)
             if midnight is None or clock is None:
                 try:
                     midnight = days[day] = datetime(*grammar.date_of(day))
-                    h, m, sec = grammar.time_of(time, marker)
-                    clock = times[time + marker] = timedelta(hours=h, minutes=m, seconds=sec)
+                    h, m, sec = grammar.time_of(time)
+                    clock = times[time] = timedelta(hours=h, minutes=m, seconds=sec)
                 except ValueError as exc:
                     lines = lines or text.split("\n")
                     emit(BadLine(line, lines[line - self.line], str(exc)))
@@ -152,22 +151,27 @@ class _Reader:
                     line += after.count("\n")
                     continue
             at = midnight + clock
-            if after != "\n" and after:
-                extra = after[1:].split("\n")
-                if any(c[:1] in _MAY_START for c in extra):
-                    out.extend(self._multi_line(at, rest, extra, line))
-                else:
-                    emit(_message(at, rest, extra, line, ios))
-                line += after.count("\n")
-                continue
-            # The common case, inline: a one-line message by a known author.
+            # The common cases, inline: a message by a known author, of one line or of more
+            # lines none of which could start a message.
             part, separator, first = rest.partition(": ")
             author = authors.get(part) if separator else None
+            if after != "\n" and after:
+                if _MAY_START_LINE.search(after):
+                    extra = after[1:].split("\n")
+                    out.extend(self._multi_line(at, rest, extra, line))
+                elif author is None or _special(first):
+                    emit(_message(at, rest, after[1:].split("\n"), line, ios))
+                else:
+                    more = after[1:].rstrip("\n")
+                    written = f"{first}\n{more}" if first and more else first or more
+                    emit(new(ChatMessage, (at, author, written, _MESSAGE, None, line)))
+                line += after.count("\n")
+                continue
             if author is None:
                 emit(_message(at, rest, [], line, ios))
                 if separator:
                     self._remember(part)
-            elif first[-1:] in _SPECIAL_ENDS or first[:1] == LRM or first in NOTICES:
+            elif _special(first):
                 kind, first, attachment = _classify(first, ios)
                 emit(new(ChatMessage, (at, author, first, kind, attachment, line)))
             else:
@@ -234,6 +238,12 @@ def _message(
     if extra:
         first = "\n".join([first, *extra]) if first else "\n".join(extra)
     return ChatMessage(at, author, first, kind, attachment, line)
+
+
+def _special(first: str) -> bool:
+    """Whether the first line of a message may be a media or deletion notice or name an
+    attachment (``_classify`` tells)."""
+    return first[-1:] in _SPECIAL_ENDS or first[:1] == LRM or first in NOTICES
 
 
 def _classify(first: str, ios: bool) -> tuple[Kind, str, str | None]:

@@ -8,7 +8,8 @@ import re
 
 from chatproof.domain.chat_export.model import Kind
 
-SPACE = "[ \u00a0\u202f]"
+SPACE_CHARACTERS = " \u00a0\u202f"
+SPACE = f"[{SPACE_CHARACTERS}]"
 """The app separates date, time and clock marker with a space, a no-break space (U+00A0) or a
 narrow no-break space (U+202F), depending on version and locale."""
 

@@ -167,6 +167,33 @@ def test_trailing_empty_lines_do_not_become_text() -> None:
     assert isinstance(message, ChatMessage) and message.text == "hi"
 
 
+def test_a_known_authors_lines_stay_one_message_up_to_an_unreadable_line() -> None:
+    fmt = ExportFormat(Platform.ANDROID, DateOrder.DMY, ".", 24)
+    lines = [
+        "12.03.24, 14:05 - A: hi\n",
+        "12.03.24, 14:06 - A: first\n",
+        "second\n",
+        "\n",
+        "third\n",
+        "\n",
+        "12.03.24, 14:07 - A: \n",
+        "only continued\n",
+        "31.02.24, 14:08 - A: no such day\n",
+        "12.03.24, 14:09 - A: IMG-1.jpg (Datei angehängt)\n",
+        "caption\n",
+    ]
+    items = list(parse(lines, fmt))
+    assert [(m.line, m.text, m.kind) for m in items if isinstance(m, ChatMessage)] == [
+        (1, "hi", Kind.MESSAGE),
+        (2, "first\nsecond\n\nthird", Kind.MESSAGE),
+        (7, "only continued", Kind.MESSAGE),
+        (10, "caption", Kind.ATTACHMENT),
+    ]
+    assert [b for b in items if isinstance(b, BadLine)] == [
+        BadLine(9, "31.02.24, 14:08 - A: no such day", "no such date '31.02.24' in dmy order")
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "kind"),
     [
