@@ -269,6 +269,7 @@ def test_where_blocks_end_does_not_change_what_is_read(
     monkeypatch.setattr(parsing, "BLOCK", block)
     pieces = [MIXED[i : i + 5] for i in range(0, len(MIXED), 5)]
     assert list(parse(pieces, fmt)) == whole
+    assert list(parse([MIXED], fmt)) == whole, "one piece of many blocks"
     assert [(m.line, type(m).__name__, m.text) for m in whole] == [
         (1, "BadLine", "stray words"),
         (2, "ChatMessage", "hi\nsecond line\n\n10 Euro, third line"),
