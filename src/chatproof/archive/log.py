@@ -220,8 +220,12 @@ _PLAIN = frozenset({str, bool, type(None)})
 
 
 def entry_time(moment: datetime) -> str:
-    """``2026-01-02T03:04:05.678Z``"""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
+    """``2026-01-02T03:04:05.678Z``, milliseconds cut off, not rounded. Sliced out of the
+    plain ``isoformat()``: an import writes one per message, and the keyword form takes
+    three times as long."""
+    utc = moment.astimezone(UTC)
+    text = utc.isoformat()
+    return f"{text[:23]}Z" if utc.microsecond else f"{text[:19]}.000Z"
 
 
 def append(repository: LogRepository, drafts: Sequence[EntryDraft], now: datetime) -> list[int]:

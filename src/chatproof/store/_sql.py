@@ -82,7 +82,9 @@ def _sqlite_moment(value: datetime) -> str:
     two equal) in a fifth of the time: an import binds one per message."""
     if value.tzinfo is None:
         raise ValueError("naive datetime; chatproof stores only aware UTC times")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    utc = value.astimezone(UTC)
+    text = utc.isoformat(" ")
+    return text[:26] if utc.microsecond else f"{text[:19]}.000000"
 
 
 MAX_PARAMETERS = 30_000

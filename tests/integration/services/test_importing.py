@@ -206,9 +206,11 @@ def test_messages_imported_with_fingerprints_of_hash_only_are_recognised(
     with monkeypatch.context() as before_ordering:
         hashes_only = ChunkSealer._fingerprints
 
-        def as_before(self: ChunkSealer, chunk: list[ChatMessage]) -> tuple[list[str], list[str]]:
-            digests = hashes_only(self, chunk)[1]
-            return digests, digests
+        def as_before(
+            self: ChunkSealer, chunk: list[ChatMessage]
+        ) -> tuple[list[str], list[str], list[str]]:
+            _, digests, local_times = hashes_only(self, chunk)
+            return digests, digests, local_times
 
         before_ordering.setattr(ChunkSealer, "_fingerprints", as_before)
         first = run(importer, blobs, earlier)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import rfc8785
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chatproof.archive.errors import ArchiveError
-from chatproof.archive.log import EntryDraft, canonical_json, encode_leaf, envelope
+from chatproof.archive.log import EntryDraft, canonical_json, encode_leaf, entry_time, envelope
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 values = st.recursive(
@@ -21,6 +22,22 @@ values = st.recursive(
     ),
     max_leaves=12,
 )
+
+
+def test_an_entry_time_is_utc_with_milliseconds_cut_off() -> None:
+    assert entry_time(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000Z"
+    berlin = datetime(2026, 7, 1, 0, 30, 1, 999_999, tzinfo=ZoneInfo("Europe/Berlin"))
+    assert entry_time(berlin) == "2026-06-30T22:30:01.999Z"
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1000, 1, 1), max_value=datetime(9998, 12, 31), timezones=st.timezones()
+    )
+)
+def test_an_entry_time_is_the_iso_form_of_the_utc_time(moment: datetime) -> None:
+    utc = moment.astimezone(UTC)
+    assert entry_time(moment) == f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
 @given(st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), values, max_size=6))

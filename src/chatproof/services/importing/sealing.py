@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -77,9 +77,8 @@ class SealingTask:
     chunk: int = CHUNK
 
 
-_Moment = tuple[datetime, str, str, Any]
-"""The time in the business's zone, as the export wrote it (ISO), as the log writes it (UTC),
-and bound for the database"""
+_Moment = tuple[str, Any]
+"""The export's time as the log writes it (UTC) and bound for the database"""
 
 _Described = tuple[str, ChatMessage, _Moment, str, str, str]
 """fingerprint, message, time, kind, message type, direction"""
@@ -157,10 +156,14 @@ class ChunkSealer:
         self.tally = Tally()
         self._tz = ZoneInfo(task.timezone)
         self._messages = self._read(parse(export.blocks(), task.format))
-        self._pending: deque[tuple[list[ChatMessage], list[str]]] = deque()
+        self._pending: deque[tuple[list[ChatMessage], list[str], list[str]]] = deque()
         self._moment = MomentBinder(make_url(f"{task.driver}://").get_dialect()())
-        self._minutes: dict[datetime, tuple[str, str, dict[tuple[object, ...], int]]] = {}
+        # Oldest first: popping the oldest minute from a plain dict would scan past every
+        # slot deleted before it.
+        self._minutes: OrderedDict[datetime, tuple[str, str, dict[tuple[object, ...], int]]]
+        self._minutes = OrderedDict()
         self._moments: dict[datetime, _Moment] = {}
+        self._last: datetime | None = None
         self._key = f"{task.subject_id}\x00"
         self._import_id = 0
         self._data_keys: list[tuple[int, list[NewDataKey]]] = []
@@ -181,14 +184,14 @@ class ChunkSealer:
         chunk = list(islice(self._messages, self.task.chunk))
         if not chunk:
             return None
-        fingerprints, digests = self._fingerprints(chunk)
-        self._pending.append((chunk, fingerprints))
+        fingerprints, digests, local_times = self._fingerprints(chunk)
+        self._pending.append((chunk, fingerprints, local_times))
         earlier = digests if self.task.earlier_fingerprints else None
         return Proposal(fingerprints, earlier)
 
-    def _fingerprints(self, chunk: list[ChatMessage]) -> tuple[list[str], list[str]]:
-        """Each message's fingerprint as stored, and the keyed hash alone, as imports stored
-        it before.
+    def _fingerprints(self, chunk: list[ChatMessage]) -> tuple[list[str], list[str], list[str]]:
+        """Each message's fingerprint as stored, the keyed hash alone, as imports stored it
+        before, and its time as the export wrote it (ISO 8601, no zone).
 
         The hash covers the chat, the time, author, kind, attachment and text, and how many
         identical messages came before in that minute, also when the minute comes round again
@@ -200,11 +203,12 @@ class ChunkSealer:
         minutes, key, keyed_hash = self._minutes, self._key, self.task.fingerprint
         fingerprints: list[str] = []
         digests: list[str] = []
+        local_times: list[str] = []
         for m in chunk:
             minute = minutes.get(m.at)
             if minute is None:
                 if len(minutes) >= MINUTES_REMEMBERED:
-                    del minutes[next(iter(minutes))]
+                    minutes.popitem(last=False)
                 seconds = int((m.at - EPOCH).total_seconds())
                 minute = minutes[m.at] = (f"{ORDERED}{seconds:010x}", m.at.isoformat(), {})
             prefix, local, counts = minute
@@ -217,25 +221,26 @@ class ChunkSealer:
             )
             digests.append(digest)
             fingerprints.append(prefix + digest[:53])
-        return fingerprints, digests
+            local_times.append(local)
+        return fingerprints, digests, local_times
 
     def seal(self, plan: Plan) -> SealedChunk:
         """Seal the oldest proposed chunk's new messages as ``plan`` says."""
-        chunk, fingerprints = self._pending.popleft()
+        chunk, fingerprints, local_times = self._pending.popleft()
         self._import_id = plan.import_id
         if plan.known:
-            pairs = enumerate(zip(fingerprints, chunk, strict=True))
-            fresh = [pair for i, pair in pairs if i not in plan.known]
+            triples = enumerate(zip(fingerprints, chunk, local_times, strict=True))
+            fresh = [triple for i, triple in triples if i not in plan.known]
         else:
-            fresh = list(zip(fingerprints, chunk, strict=True))
+            fresh = list(zip(fingerprints, chunk, local_times, strict=True))
         return self._seal(fresh, plan.first_index)
 
-    def _seal(self, fresh: list[tuple[str, ChatMessage]], first_index: int) -> SealedChunk:
+    def _seal(self, fresh: list[tuple[str, ChatMessage, str]], first_index: int) -> SealedChunk:
         tally, business, moment_of = self.tally, self.task.business, self._moment_of
         import_id = self._import_id
         fields: list[list[bytes]] = []
         described: list[_Described] = []
-        for fingerprint, m in fresh:
+        for fingerprint, m, local in fresh:
             moment = moment_of(m.at)
             kind, message_type = _KINDS[m.kind]
             if m.kind is Kind.SYSTEM:
@@ -246,7 +251,7 @@ class ChunkSealer:
             else:
                 direction = "inbound"
             raw = (
-                f'{{"source": "import", "at": "{moment[1]}", "author": '
+                f'{{"source": "import", "at": "{local}", "author": '
                 f'{encode_basestring(m.author)}, "text": {encode_basestring(m.text)}, '
                 f'"kind": "{kind}", "attachment": '
                 f"{encode_basestring(m.attachment) if m.attachment else 'null'}, "
@@ -260,18 +265,19 @@ class ChunkSealer:
             fields.append(values)
             described.append((fingerprint, m, moment, kind, message_type, direction))
         self._data_keys = []
-        sealed = self._seal_fields(fields, [d[2][0].year for d in described])
+        sealed = self._seal_fields(fields, [d[1].at.year for d in described])
         return self._rows(described, sealed, first_index)
 
     def _moment_of(self, at: datetime) -> _Moment:
-        """The export's time as each place wants it, worked out once per distinct time."""
+        """The export's time as the log and the database want it, worked out once per
+        distinct time. The zone's offset is that of ``at.replace(tzinfo=zone)`` (the earlier
+        one where a clock went back), taken without making that datetime."""
         found = self._moments.get(at)
         if found is None:
             if len(self._moments) >= MINUTES_REMEMBERED:
                 self._moments.clear()
-            aware = at.replace(tzinfo=self._tz)
-            found = (aware, at.isoformat(), entry_time(aware), self._moment(aware))
-            self._moments[at] = found
+            utc = (at - self._tz.utcoffset(at)).replace(tzinfo=UTC)
+            found = self._moments[at] = (entry_time(utc), self._moment(utc))
         return found
 
     def _seal_fields(self, fields: list[list[bytes]], years: list[int]) -> list[list[bytes]]:
@@ -297,12 +303,13 @@ class ChunkSealer:
         lines: list[tuple[int, str]] = []
         times: list[EntryTime] = []
         index = first_index
-        last_at = tally.last_at
-        for (fingerprint, m, (at, _, utc, sent_at), kind, message_type, direction), fields in zip(
+        last = self._last
+        for (fingerprint, m, (utc, sent_at), kind, message_type, direction), fields in zip(
             described, sealed, strict=True
         ):
+            at = m.at
             if m.attachment:
-                media = self._media(m, at)
+                media = self._media(m)
                 media_id, mime, sha256_hex, state, blob, error = (
                     media.get(column) for column in _MEDIA_COLUMNS
                 )
@@ -332,16 +339,18 @@ class ChunkSealer:
             )
             lines.append((m.line, kind))
             times.append((utc, at.year))
-            if last_at is None or at > last_at:
-                last_at = at
+            if last is None or at > last:
+                last = at
             index += 1
         tally.added += len(values)
-        tally.last_at = last_at
+        if last is not None:
+            self._last = last
+            tally.last_at = last.replace(tzinfo=self._tz)
         return SealedChunk(
             self._data_keys, PreparedMessages(values, lines), times, self.export.position
         )
 
-    def _media(self, m: ChatMessage, at: datetime) -> dict[str, Any]:
+    def _media(self, m: ChatMessage) -> dict[str, Any]:
         """Seal and store the attachment if the export holds it; the row's media columns.
 
         A file the zip does not hold is recorded as missing, one that fails the zip's CRC
@@ -364,7 +373,7 @@ class ChunkSealer:
             self.tally.media_missing += 1
             return {**columns, "media_state": "missing"}
         keys, ((sealed,),) = seal_entries(self.task.subject_id, [[pack(data)]])
-        self._data_keys.append((at.year, keys))
+        self._data_keys.append((m.at.year, keys))
         blob = self.blobs.put(sealed)
         if self.blobs.get(blob) != sealed:
             raise ImportFileError(self.export.name, f"{m.attachment!r} did not read back as stored")

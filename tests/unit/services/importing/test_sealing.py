@@ -12,8 +12,10 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
 
 from chatproof.archive.blobs import BlobStore
 from chatproof.archive.keystore import KeyStore, MemoryKeyRepository
@@ -25,6 +27,7 @@ from chatproof.domain.chat_export import ChatMessage, detect, parse
 from chatproof.services.importing import ExportFile
 from chatproof.services.importing.entries import message_entries
 from chatproof.services.importing.sealing import ChunkSealer, Plan, SealedChunk, SealingTask, Tally
+from chatproof.store._sql import MomentBinder
 
 SUBJECT = "3f1c2a9e-5b7d-4e21-9c4a-0d6e8f7a1b2c"
 BUSINESS = "Fahrradladen Weber"
@@ -49,10 +52,19 @@ class Sealed:
     tally: Tally
 
 
-def seal_export(chat: list[tuple[str, str]], keys: KeyStore, log: MemoryTree) -> Sealed:
+def seal_export(
+    chat: list[tuple[str, str]],
+    keys: KeyStore,
+    log: MemoryTree,
+    times: list[datetime] | None = None,
+    timezone: str = "Europe/Berlin",
+) -> Sealed:
     """Seal an Android export of ``chat`` as the importing process plans it, after ``log``'s
-    entries, appending the entries to ``log``."""
-    lines = [f"01.03.24, {10 + n // 60}:{n % 60:02d} - {a}: {t}\n" for n, (a, t) in enumerate(chat)]
+    entries, appending the entries to ``log``; by default a message a minute from 1 March 2024,
+    10:00."""
+    if times is None:
+        times = [datetime(2024, 3, 1, 10 + n // 60, n % 60) for n in range(len(chat))]
+    lines = [f"{at:%d.%m.%y, %H:%M} - {a}: {t}\n" for at, (a, t) in zip(times, chat, strict=True)]
     with TemporaryDirectory() as directory:
         path = Path(directory) / "WhatsApp Chat mit +49 151 23456789.txt"
         path.write_text("".join(lines), encoding="utf-8")
@@ -61,7 +73,7 @@ def seal_export(chat: list[tuple[str, str]], keys: KeyStore, log: MemoryTree) ->
         task = SealingTask(
             path=path,
             format=found,
-            timezone="Europe/Berlin",
+            timezone=timezone,
             business=BUSINESS,
             subject_id=SUBJECT,
             conversation_id=1,
@@ -129,6 +141,33 @@ def test_each_entry_is_the_canonical_json_of_its_content_which_opens_to_the_mess
             "message_kind": m.kind.value,
             "type": f"import.{m.kind.value}",
         }
+
+
+@pytest.mark.parametrize(
+    ("timezone", "local_times"),
+    [
+        # The clocks went forward (02:30 did not exist) and back (02:30 came twice).
+        ("Europe/Berlin", [(2024, 3, 31, 1, 59), (2024, 3, 31, 2, 30), (2024, 3, 31, 3, 0)]),
+        ("Europe/Berlin", [(2024, 10, 27, 1, 59), (2024, 10, 27, 2, 30), (2024, 10, 27, 3, 0)]),
+        # Half an hour forward at 02:00.
+        ("Australia/Lord_Howe", [(2024, 10, 6, 1, 59), (2024, 10, 6, 2, 15), (2024, 10, 6, 2, 45)]),
+        ("America/St_Johns", [(2024, 12, 31, 23, 59), (2025, 1, 1, 0, 0)]),
+    ],
+)
+def test_times_are_read_in_the_business_zone_as_the_column_and_the_log_take_them(
+    timezone: str, local_times: list[tuple[int, ...]]
+) -> None:
+    zone = ZoneInfo(timezone)
+    times = [datetime(*fields) for fields in local_times]
+    chat = [("Max", f"Nachricht {n}") for n in range(len(times))]
+    keys = KeyStore(MemoryKeyRepository(), MASTER)
+    sealed = seal_export(chat, keys, MemoryTree(), times, timezone)
+    rows = [row for c in sealed.chunks for row in c.messages.values]
+    logged = [time for c in sealed.chunks for time, _ in c.times]
+    binder = MomentBinder(sqlite.dialect())
+    assert [row[5] for row in rows] == [binder(at.replace(tzinfo=zone)) for at in times]
+    assert logged == [entry_time(at.replace(tzinfo=zone)) for at in times]
+    assert sealed.tally.last_at == times[-1].replace(tzinfo=zone)
 
 
 def test_every_message_gets_a_data_key_of_its_own() -> None:
