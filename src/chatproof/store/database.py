@@ -52,6 +52,10 @@ def _tune_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         for pragma in (
+            # For a new database only (an existing one keeps its page size). A quarter of the
+            # pages to write, spill and checkpoint: a large import's SQLite work takes a fifth
+            # less CPU, and ingest and inbox reads are no slower (docs/performance.md).
+            "page_size=16384",
             "journal_mode=WAL",
             "synchronous=FULL",
             "foreign_keys=ON",

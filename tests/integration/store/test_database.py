@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -57,6 +58,25 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path) -> None:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -65536
+    engine.dispose()
+
+
+def test_a_new_sqlite_database_has_pages_of_16_kib_and_an_existing_one_keeps_its_own(
+    tmp_path,
+) -> None:
+    fresh = make_engine(f"sqlite:///{tmp_path / 'new.sqlite3'}")
+    migrate(fresh)
+    with fresh.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 16384
+    fresh.dispose()
+    older = sqlite3.connect(tmp_path / "old.sqlite3")
+    older.execute("PRAGMA journal_mode=WAL")
+    older.execute("CREATE TABLE t (x)")
+    older.close()
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
     engine.dispose()
 
 
