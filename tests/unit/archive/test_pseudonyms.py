@@ -19,10 +19,19 @@ def test_a_hash_is_the_hmac_of_kind_and_value_and_a_hasher_gives_the_same(
     kind: str, value: str
 ) -> None:
     pseudonyms = Pseudonymizer(KEY)
-    expected = hmac.new(KEY, kind.encode() + b"\x00" + value.encode(), hashlib.sha256).hexdigest()
-    assert pseudonyms.hash(kind, value) == expected
-    assert pseudonyms.hasher(kind)(value) == expected
-    assert pickle.loads(pickle.dumps(pseudonyms.hasher(kind)))(value) == expected
+
+    def expected(value: str) -> str:
+        message = kind.encode() + b"\x00" + value.encode()
+        return hmac.new(KEY, message, hashlib.sha256).hexdigest()
+
+    hasher = pseudonyms.hasher(kind)
+    assert [hasher(value), hasher("other"), hasher(value)] == [
+        expected(value),
+        expected("other"),
+        expected(value),
+    ]
+    assert [pseudonyms.hash(kind, value), pseudonyms.hash(kind, value)] == [expected(value)] * 2
+    assert pickle.loads(pickle.dumps(hasher))(value) == expected(value)
 
 
 def test_kinds_and_keys_keep_hashes_apart_and_reprs_hide_the_key() -> None:
