@@ -138,7 +138,8 @@ class Frontier:
         return cls(size, edge)
 
     def append(self, leaf_hashes: Iterable[bytes]) -> list[tuple[int, int, bytes]]:
-        """The complete subtrees (level, index, hash) the leaves create, level 0 included."""
+        """The complete subtrees (level, index, hash) of two leaves or more that the leaves
+        create; the leaves' own hashes are stored with their entries."""
         sha256 = _sha256
         waiting = self._waiting
         completed: list[tuple[int, int, bytes]] = []
@@ -146,7 +147,6 @@ class Frontier:
         index = self.size - 1
         for value in leaf_hashes:
             index += 1
-            add((0, index, value))
             position, level = index, 0
             while position & 1:
                 value = sha256(b"\x01" + waiting.pop(level) + value).digest()

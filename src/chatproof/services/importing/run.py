@@ -79,8 +79,7 @@ class ImportRun:
         )
         uow.log.add_entries(entries, self.now)
         assert self._frontier is not None
-        completed = self._frontier.append([entry[5] for entry in entries])
-        uow.log.add_nodes([node for node in completed if node[0]])
+        uow.log.add_nodes(self._frontier.append([entry[5] for entry in entries]))
         ids = uow.imports.add_messages(self.import_id, chunk.messages)
         if len(ids) != len(entries):
             raise ImportFileError(
