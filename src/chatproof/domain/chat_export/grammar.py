@@ -71,7 +71,8 @@ class Grammar:
     def time_of(self, text: str) -> tuple[int, int, int]:
         """``text`` as the grammar found it: ``14:05``, ``2:05:09 PM``, ``2:05\u202fnachm.``"""
         clock = _CLOCK.match(text)
-        assert clock is not None, text
+        if clock is None:
+            raise ValueError(f"no such time {text}")
         marker = text[clock.end() :].lstrip(SPACE_CHARACTERS)
         parts = [int(p) for p in clock.group().split(":")]
         h, mi = parts[0], parts[1]

@@ -77,6 +77,10 @@ class SealingTask:
     chunk: int = CHUNK
 
 
+_Minute = tuple[str, str, dict[tuple[object, ...], int]]
+"""A distinct time's fingerprint prefix, its ISO form as the export wrote it, and how many
+identical messages it has had so far"""
+
 _Moment = tuple[str, Any]
 """The export's time as the log writes it (UTC) and bound for the database"""
 
@@ -160,8 +164,7 @@ class ChunkSealer:
         self._moment = MomentBinder(make_url(f"{task.driver}://").get_dialect()())
         # Oldest first: popping the oldest minute from a plain dict would scan past every
         # slot deleted before it.
-        self._minutes: OrderedDict[datetime, tuple[str, str, dict[tuple[object, ...], int]]]
-        self._minutes = OrderedDict()
+        self._minutes: OrderedDict[datetime, _Minute] = OrderedDict()
         self._moments: dict[datetime, _Moment] = {}
         self._last: datetime | None = None
         self._key = f"{task.subject_id}\x00"
