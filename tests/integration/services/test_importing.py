@@ -208,9 +208,9 @@ def test_messages_imported_with_fingerprints_of_hash_only_are_recognised(
 
         def as_before(
             self: ChunkSealer, chunk: list[ChatMessage]
-        ) -> tuple[list[str], list[str], list[str]]:
-            _, digests, local_times = hashes_only(self, chunk)
-            return digests, digests, local_times
+        ) -> tuple[list[str], list[str], list[tuple[object, ...]]]:
+            _, digests, times = hashes_only(self, chunk)
+            return digests, digests, times
 
         before_ordering.setattr(ChunkSealer, "_fingerprints", as_before)
         first = run(importer, blobs, earlier)

@@ -77,14 +77,12 @@ class SealingTask:
     chunk: int = CHUNK
 
 
-_Minute = tuple[str, str, dict[tuple[object, ...], int]]
-"""A distinct time's fingerprint prefix, its ISO form as the export wrote it, and how many
-identical messages it has had so far"""
+_Minute = tuple[str, str, str, Any, dict[tuple[object, ...], int]]
+"""A distinct time of the export: its fingerprint prefix, its ISO form as the export wrote it,
+as the log writes it (UTC) and as bound for the database, and how many identical messages it
+has had so far"""
 
-_Moment = tuple[str, Any]
-"""The export's time as the log writes it (UTC) and bound for the database"""
-
-_Described = tuple[str, ChatMessage, _Moment, str, str, str]
+_Described = tuple[str, ChatMessage, _Minute, str, str, str]
 """fingerprint, message, time, kind, message type, direction"""
 
 _KINDS = {kind: (kind.value, f"import.{kind.value}") for kind in Kind}
@@ -160,13 +158,11 @@ class ChunkSealer:
         self.tally = Tally()
         self._tz = ZoneInfo(task.timezone)
         self._messages = self._read(parse(export.blocks(), task.format))
-        self._pending: deque[tuple[list[ChatMessage], list[str], list[str]]] = deque()
+        self._pending: deque[tuple[list[ChatMessage], list[str], list[_Minute]]] = deque()
         self._moment = MomentBinder(make_url(f"{task.driver}://").get_dialect()())
         # Oldest first: popping the oldest minute from a plain dict would scan past every
         # slot deleted before it.
         self._minutes: OrderedDict[datetime, _Minute] = OrderedDict()
-        self._moments: dict[datetime, _Moment] = {}
-        self._last: datetime | None = None
         self._key = f"{task.subject_id}\x00"
         self._import_id = 0
         self._data_keys: list[tuple[int, list[NewDataKey]]] = []
@@ -187,14 +183,14 @@ class ChunkSealer:
         chunk = list(islice(self._messages, self.task.chunk))
         if not chunk:
             return None
-        fingerprints, digests, local_times = self._fingerprints(chunk)
-        self._pending.append((chunk, fingerprints, local_times))
+        fingerprints, digests, times = self._fingerprints(chunk)
+        self._pending.append((chunk, fingerprints, times))
         earlier = digests if self.task.earlier_fingerprints else None
         return Proposal(fingerprints, earlier)
 
-    def _fingerprints(self, chunk: list[ChatMessage]) -> tuple[list[str], list[str], list[str]]:
+    def _fingerprints(self, chunk: list[ChatMessage]) -> tuple[list[str], list[str], list[_Minute]]:
         """Each message's fingerprint as stored, the keyed hash alone, as imports stored it
-        before, and its time as the export wrote it (ISO 8601, no zone).
+        before, and its time in every form the import writes.
 
         The hash covers the chat, the time, author, kind, attachment and text, and how many
         identical messages came before in that minute, also when the minute comes round again
@@ -206,15 +202,14 @@ class ChunkSealer:
         minutes, key, keyed_hash = self._minutes, self._key, self.task.fingerprint
         fingerprints: list[str] = []
         digests: list[str] = []
-        local_times: list[str] = []
+        times: list[_Minute] = []
         for m in chunk:
             minute = minutes.get(m.at)
             if minute is None:
                 if len(minutes) >= MINUTES_REMEMBERED:
                     minutes.popitem(last=False)
-                seconds = int((m.at - EPOCH).total_seconds())
-                minute = minutes[m.at] = (f"{ORDERED}{seconds:010x}", m.at.isoformat(), {})
-            prefix, local, counts = minute
+                minute = minutes[m.at] = self._minute(m.at)
+            prefix, local, _, _, counts = minute
             identity = (m.author, m.kind, m.attachment, m.text)
             seen = counts.get(identity, 0)
             counts[identity] = seen + 1
@@ -224,27 +219,34 @@ class ChunkSealer:
             )
             digests.append(digest)
             fingerprints.append(prefix + digest[:53])
-            local_times.append(local)
-        return fingerprints, digests, local_times
+            times.append(minute)
+        return fingerprints, digests, times
+
+    def _minute(self, at: datetime) -> _Minute:
+        """A new distinct time. The zone's offset is that of ``at.replace(tzinfo=zone)`` (the
+        earlier one where a clock went back), taken without making that datetime."""
+        utc = (at - self._tz.utcoffset(at)).replace(tzinfo=UTC)
+        seconds = int((at - EPOCH).total_seconds())
+        prefix = f"{ORDERED}{seconds:010x}"
+        return prefix, at.isoformat(), entry_time(utc), self._moment(utc), {}
 
     def seal(self, plan: Plan) -> SealedChunk:
         """Seal the oldest proposed chunk's new messages as ``plan`` says."""
-        chunk, fingerprints, local_times = self._pending.popleft()
+        chunk, fingerprints, times = self._pending.popleft()
         self._import_id = plan.import_id
         if plan.known:
-            triples = enumerate(zip(fingerprints, chunk, local_times, strict=True))
+            triples = enumerate(zip(fingerprints, chunk, times, strict=True))
             fresh = [triple for i, triple in triples if i not in plan.known]
         else:
-            fresh = list(zip(fingerprints, chunk, local_times, strict=True))
+            fresh = list(zip(fingerprints, chunk, times, strict=True))
         return self._seal(fresh, plan.first_index)
 
-    def _seal(self, fresh: list[tuple[str, ChatMessage, str]], first_index: int) -> SealedChunk:
-        tally, business, moment_of = self.tally, self.task.business, self._moment_of
+    def _seal(self, fresh: list[tuple[str, ChatMessage, _Minute]], first_index: int) -> SealedChunk:
+        tally, business = self.tally, self.task.business
         import_id = self._import_id
         fields: list[list[bytes]] = []
         described: list[_Described] = []
-        for fingerprint, m, local in fresh:
-            moment = moment_of(m.at)
+        for fingerprint, m, minute in fresh:
             kind, message_type = _KINDS[m.kind]
             if m.kind is Kind.SYSTEM:
                 direction = "system"
@@ -254,7 +256,7 @@ class ChunkSealer:
             else:
                 direction = "inbound"
             raw = (
-                f'{{"source": "import", "at": "{local}", "author": '
+                f'{{"source": "import", "at": "{minute[1]}", "author": '
                 f'{encode_basestring(m.author)}, "text": {encode_basestring(m.text)}, '
                 f'"kind": "{kind}", "attachment": '
                 f"{encode_basestring(m.attachment) if m.attachment else 'null'}, "
@@ -266,22 +268,10 @@ class ChunkSealer:
             if m.attachment:
                 values.append(m.attachment.encode())
             fields.append(values)
-            described.append((fingerprint, m, moment, kind, message_type, direction))
+            described.append((fingerprint, m, minute, kind, message_type, direction))
         self._data_keys = []
         sealed = self._seal_fields(fields, [d[1].at.year for d in described])
         return self._rows(described, sealed, first_index)
-
-    def _moment_of(self, at: datetime) -> _Moment:
-        """The export's time as the log and the database want it, worked out once per
-        distinct time. The zone's offset is that of ``at.replace(tzinfo=zone)`` (the earlier
-        one where a clock went back), taken without making that datetime."""
-        found = self._moments.get(at)
-        if found is None:
-            if len(self._moments) >= MINUTES_REMEMBERED:
-                self._moments.clear()
-            utc = (at - self._tz.utcoffset(at)).replace(tzinfo=UTC)
-            found = self._moments[at] = (entry_time(utc), self._moment(utc))
-        return found
 
     def _seal_fields(self, fields: list[list[bytes]], years: list[int]) -> list[list[bytes]]:
         """Each message's fields under its own data key, the keys told apart by start year
@@ -306,10 +296,11 @@ class ChunkSealer:
         lines: list[tuple[int, str]] = []
         times: list[EntryTime] = []
         index = first_index
-        last = self._last
-        for (fingerprint, m, (utc, sent_at), kind, message_type, direction), fields in zip(
+        last = None if tally.last_at is None else tally.last_at.replace(tzinfo=None)
+        for (fingerprint, m, minute, kind, message_type, direction), fields in zip(
             described, sealed, strict=True
         ):
+            _, _, logged, sent_at, _ = minute
             at = m.at
             if m.attachment:
                 media = self._media(m)
@@ -341,13 +332,12 @@ class ChunkSealer:
                 )
             )
             lines.append((m.line, kind))
-            times.append((utc, at.year))
+            times.append((logged, at.year))
             if last is None or at > last:
                 last = at
             index += 1
         tally.added += len(values)
         if last is not None:
-            self._last = last
             tally.last_at = last.replace(tzinfo=self._tz)
         return SealedChunk(
             self._data_keys, PreparedMessages(values, lines), times, self.export.position
