@@ -1,12 +1,12 @@
 """The line grammar of one export format, compiled once: a single regular expression finds a
-message's start and splits off date, time and the rest; dates and times are converted by hand
-and remembered per distinct string, because a chat has few distinct days and minutes and
-``strptime`` per line would cost more than everything else together."""
+message's start and splits off date, time and the rest; dates and times are converted by hand,
+and its readers remember them per distinct string, because a chat has few distinct days and
+minutes and ``strptime`` per line would cost more than everything else together."""
 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 
 from chatproof.domain.chat_export.model import DateOrder, ExportFormat, Platform
 from chatproof.domain.chat_export.phrases import CLOCK_MARKER, SPACE, SPACE_CHARACTERS, is_afternoon
@@ -22,9 +22,8 @@ class Grammar:
     """Finds the starts of message lines in one ``ExportFormat``.
 
     ``findall(text)`` gives per message line its groups (date, time with its clock marker,
-    rest of the line); ``split(text)`` cuts the text there, keeping the groups;
-    ``moment(date, time)`` returns the naive local time or raises ValueError naming what is
-    wrong (``date_of`` and ``time_of`` do each half, uncached).
+    rest of the line); ``split(text)`` cuts the text there, keeping the groups; ``date_of``
+    and ``time_of`` read those two groups or raise ValueError naming what is wrong.
     """
 
     def __init__(self, fmt: ExportFormat) -> None:
@@ -45,17 +44,6 @@ class Grammar:
         self.split = compiled.split
         self._order = _FIELD_ORDER[fmt.date_order]
         self._separator = fmt.date_separator
-        self._dates: dict[str, tuple[int, int, int]] = {}
-        self._times: dict[str, tuple[int, int, int]] = {}
-
-    def moment(self, day: str, time: str) -> datetime:
-        ymd = self._dates.get(day)
-        if ymd is None:
-            ymd = self._dates[day] = self.date_of(day)
-        hms = self._times.get(time)
-        if hms is None:
-            hms = self._times[time] = self.time_of(time)
-        return datetime(ymd[0], ymd[1], ymd[2], hms[0], hms[1], hms[2])
 
     def date_of(self, text: str) -> tuple[int, int, int]:
         fields = text.split(self._separator)
