@@ -1,7 +1,7 @@
 """The ``import.message`` log entries of stored message rows (DESIGN invariant 3): each
 entry's canonical JSON written out at once from the row, which holds every part of it but the
-time the log writes and the start year. The importing process encodes them while the sealing
-process seals the next chunk: of the two, it is the one with time to spare."""
+time the log writes and the start year. The importing process encodes them itself: taking
+finished leaves in from the sealing process cost it as much as building them."""
 
 from __future__ import annotations
 
