@@ -114,6 +114,7 @@ def test_each_entry_is_the_canonical_json_of_its_content_which_opens_to_the_mess
     ]
     rows = [row for c in sealed.chunks for row in c.messages.values]
     assert sealed.tally.read == sealed.tally.added == len(entries) == len(sealed.parsed)
+    assert sealed.tally.last_at == max(m.at for m in sealed.parsed).replace(tzinfo=BERLIN)
     for m, entry, row in zip(sealed.parsed, entries, rows, strict=True):
         document = json.loads(entry.leaf)
         assert canonical_json(document) == entry.leaf
