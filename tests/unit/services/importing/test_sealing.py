@@ -171,6 +171,15 @@ def test_times_are_read_in_the_business_zone_as_the_column_and_the_log_take_them
     assert sealed.tally.last_at == times[-1].replace(tzinfo=zone)
 
 
+def test_the_latest_message_time_spans_chunks_whatever_their_order() -> None:
+    # Chunks of four: the second holds only a time before all of the first's.
+    times = [datetime(2024, 3, 1, 10, n) for n in range(4)] + [datetime(2024, 3, 1, 9, 0)]
+    chat = [("Max", f"Nachricht {n}") for n in range(len(times))]
+    sealed = seal_export(chat, KeyStore(MemoryKeyRepository(), MASTER), MemoryTree(), times)
+    assert len(sealed.chunks) == 2
+    assert sealed.tally.last_at == datetime(2024, 3, 1, 10, 3, tzinfo=BERLIN)
+
+
 def test_every_message_gets_a_data_key_of_its_own() -> None:
     keys = KeyStore(MemoryKeyRepository(), MASTER)
     sealed = seal_export(
