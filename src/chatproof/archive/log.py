@@ -225,7 +225,13 @@ def entry_time(moment: datetime) -> str:
     three times as long."""
     utc = moment.astimezone(UTC)
     text = utc.isoformat()
-    return f"{text[:23]}Z" if utc.microsecond else f"{text[:19]}.000Z"
+    return f"{text[:23]}Z" if utc.microsecond else whole_second_entry_time(text[:19])
+
+
+def whole_second_entry_time(iso: str) -> str:
+    """``entry_time`` of a UTC time of whole seconds whose plain ``isoformat()`` (naive) is
+    ``iso``: an import has that form of each time at hand already."""
+    return f"{iso}.000Z"
 
 
 def append(repository: LogRepository, drafts: Sequence[EntryDraft], now: datetime) -> list[int]:

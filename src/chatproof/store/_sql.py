@@ -76,6 +76,14 @@ class MomentBinder:
                 raise StatementError(str(exc), None, None, exc) from None
         return bound
 
+    def whole_second(self, utc: datetime, iso: str) -> Any:
+        """What ``self`` binds for ``utc``, a naive UTC time of whole seconds whose plain
+        ``isoformat()`` is ``iso``: on SQLite that text rearranged, elsewhere uncached. An
+        import binds a new time per message, which the cache only slows."""
+        if self._bind is _sqlite_moment:
+            return f"{iso[:10]} {iso[11:]}.000000"
+        return self._bind(utc.replace(tzinfo=UTC)) if self._bind else utc.replace(tzinfo=UTC)
+
 
 def _sqlite_moment(value: datetime) -> str:
     """What ``Moment`` binds on SQLite (UTC, ``YYYY-MM-DD HH:MM:SS.ffffff``; a test holds the

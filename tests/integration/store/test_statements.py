@@ -43,3 +43,12 @@ def test_a_moment_is_bound_as_the_column_type_binds_it(moment: datetime) -> None
 def test_a_naive_moment_is_refused() -> None:
     with pytest.raises(StatementError, match="naive"):
         MomentBinder(sqlite.dialect())(datetime(2026, 1, 1))
+
+
+@settings(max_examples=200)
+@given(st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9998, 12, 31)))
+def test_a_whole_second_is_bound_from_its_iso_form_as_any_moment(moment: datetime) -> None:
+    utc = moment.replace(microsecond=0)
+    for dialect in (sqlite.dialect(), postgresql.psycopg.dialect()):
+        binder = MomentBinder(dialect)
+        assert binder.whole_second(utc, utc.isoformat()) == binder(utc.replace(tzinfo=UTC))

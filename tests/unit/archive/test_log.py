@@ -11,7 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from chatproof.archive.errors import ArchiveError
-from chatproof.archive.log import EntryDraft, canonical_json, encode_leaf, entry_time, envelope
+from chatproof.archive.log import (
+    EntryDraft,
+    canonical_json,
+    encode_leaf,
+    entry_time,
+    envelope,
+    whole_second_entry_time,
+)
 
 text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 values = st.recursive(
@@ -38,6 +45,12 @@ def test_an_entry_time_is_utc_with_milliseconds_cut_off() -> None:
 def test_an_entry_time_is_the_iso_form_of_the_utc_time(moment: datetime) -> None:
     utc = moment.astimezone(UTC)
     assert entry_time(moment) == f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+
+
+@given(st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9998, 12, 31)))
+def test_a_whole_second_entry_time_is_made_from_its_iso_form(moment: datetime) -> None:
+    utc = moment.replace(microsecond=0)
+    assert whole_second_entry_time(utc.isoformat()) == entry_time(utc.replace(tzinfo=UTC))
 
 
 @given(st.dictionaries(st.from_regex(r"[a-z_]{1,12}", fullmatch=True), values, max_size=6))

@@ -18,7 +18,7 @@ import mimetypes
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice
 from json.encoder import encode_basestring
 from pathlib import Path
@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from chatproof.archive.blobs import BlobStore
 from chatproof.archive.entry_sealing import NewDataKey, seal_entries
-from chatproof.archive.log import entry_time
+from chatproof.archive.log import whole_second_entry_time
 from chatproof.domain.chat_export import BadLine, ChatMessage, ExportFormat, Kind, parse
 from chatproof.services.importing.entries import EntryTime
 from chatproof.services.importing.errors import ImportFileError
@@ -225,10 +225,17 @@ class ChunkSealer:
     def _minute(self, at: datetime) -> _Minute:
         """A new distinct time. The zone's offset is that of ``at.replace(tzinfo=zone)`` (the
         earlier one where a clock went back), taken without making that datetime."""
-        utc = (at - self._tz.utcoffset(at)).replace(tzinfo=UTC)
+        utc = at - self._tz.utcoffset(at)
+        iso = utc.isoformat()
         seconds = int((at - EPOCH).total_seconds())
         prefix = f"{ORDERED}{seconds:010x}"
-        return prefix, at.isoformat(), entry_time(utc), self._moment(utc), {}
+        return (
+            prefix,
+            at.isoformat(),
+            whole_second_entry_time(iso),
+            self._moment.whole_second(utc, iso),
+            {},
+        )
 
     def seal(self, plan: Plan) -> SealedChunk:
         """Seal the oldest proposed chunk's new messages as ``plan`` says."""
