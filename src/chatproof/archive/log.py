@@ -67,7 +67,7 @@ class LogRepository(ABC):
     - Leaves and nodes MUST be written as given and MUST NOT be changed or deleted afterwards.
     - ``node(level, index)`` MUST return the hash of a complete subtree that was written:
       level 0 is an entry's ``leaf_hash``, given with the entry; ``add_nodes`` gets the
-      levels above.
+      levels above, which a repository MAY drop where it hashes them again from below.
     """
 
     @abstractmethod

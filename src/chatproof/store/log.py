@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlalchemy import Connection, insert, select, update
 
 from chatproof.archive.log import EntryRow, LogRepository, StoredEntry
+from chatproof.archive.merkle import root_from_leaf_hashes
 from chatproof.archive.tree_head import SignedTreeHead, TreeHead
 from chatproof.archive.verify import WitnessedRoot
 from chatproof.archive.witness import WitnessReceipt
@@ -27,8 +28,15 @@ from chatproof.store._sql import MomentBinder, driver_sql
 from chatproof.store.errors import StoreError
 
 _STATE_ID = 1
+
+STORED_FROM_LEVEL = 4
+"""Nodes of levels 1 to 3 are not stored but hashed again from at most eight leaf hashes when
+a proof needs one: they are seven in eight of a log's nodes, a row per entry that every append
+wrote and hardly anything read."""
+
 _SQL = {
     "leaf_hash": "SELECT leaf_hash FROM log_entries WHERE idx = ?",
+    "leaf_hashes": "SELECT leaf_hash FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
     "node": "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?",
     "nodes": "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
     "entries": "INSERT INTO log_entries (idx, leaf, leaf_hash, kind, subject_id, "
@@ -75,6 +83,8 @@ class SqlAlchemyLogRepository(LogRepository):
             return cached
         if level == 0:
             found = self.conn.exec_driver_sql(self._sql["leaf_hash"], (index,)).scalar()
+        elif level < STORED_FROM_LEVEL:
+            found = self._hash_from_leaves(level, index)
         else:
             found = self.conn.exec_driver_sql(self._sql["node"], (level, index)).scalar()
         if found is None:
@@ -94,9 +104,18 @@ class SqlAlchemyLogRepository(LogRepository):
             ],
         )
 
+    def _hash_from_leaves(self, level: int, index: int) -> bytes | None:
+        start = index << level
+        span = (start, start + (1 << level))
+        found = self.conn.exec_driver_sql(self._sql["leaf_hashes"], span).scalars().all()
+        if len(found) < 1 << level:
+            return None
+        return root_from_leaf_hashes(bytes(value) for value in found)[1]
+
     def add_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
-        if nodes:
-            self.conn.exec_driver_sql(self._sql["nodes"], list(nodes))
+        stored = [node for node in nodes if node[0] >= STORED_FROM_LEVEL]
+        if stored:
+            self.conn.exec_driver_sql(self._sql["nodes"], stored)
 
     def entry(self, index: int) -> StoredEntry | None:
         e = t.log_entries.c

@@ -207,7 +207,8 @@ access_log = Table(
 
 # The archive (DESIGN invariants 3 and 4): leaves are stored as written and never change;
 # complete-subtree hashes let proofs be answered without reading the whole log. A leaf's own
-# hash (level 0) sits in its row; ``merkle_nodes`` holds the levels above. The log's one
+# hash (level 0) sits in its row; ``merkle_nodes`` holds the levels from 4 up (the three
+# between are hashed again from the leaves, ``store.log.STORED_FROM_LEVEL``). The log's one
 # secondary index, by kind and number, grows at a few dozen places only; an index on a random
 # key (subject, platform id) would cost a random page write per entry (docs/performance.md),
 # so a message's entry is found through ``messages.log_index``.

@@ -16,6 +16,7 @@ from chatproof.archive.log import EntryDraft, append, encode_leaf
 from chatproof.archive.tree_head import TreeHead, sign_tree_head
 from chatproof.store import UnitOfWork
 from chatproof.store import tables as t
+from chatproof.store.errors import StoreError
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -50,6 +51,30 @@ def test_appends_are_dense_and_answer_proofs(uow_factory: Callable[[], UnitOfWor
         assert [i for i, _ in uow.log.iter_leaves(batch=10)] == list(range(37))
         assert uow.log.first_by_platform_id(f"{17:064x}") == 17
         assert uow.log.first_by_platform_id(f"{99:064x}") is None
+
+
+def test_only_upper_levels_are_stored_and_every_node_matches_the_reference(
+    engine: Engine, uow_factory: Callable[[], UnitOfWork]
+) -> None:
+    drafts = [draft(i) for i in range(70)]
+    for chunk in (drafts[:3], drafts[3:40], drafts[40:41], drafts[41:]):
+        with uow_factory() as uow:
+            append(uow.log, chunk, NOW)
+            uow.commit()
+    reference = merkle.MemoryTree(encode_leaf(i, d) for i, d in enumerate(drafts))
+    with engine.connect() as conn:
+        levels = conn.execute(select(t.merkle_nodes.c.level)).scalars().all()
+    assert sorted(levels) == [4, 4, 4, 4, 5, 5, 6]
+    with uow_factory() as uow:
+        for level in range(7):
+            for index in range(70 >> level):
+                assert uow.log.node(level, index) == reference.node(level, index)
+        for index in range(70):
+            proof = merkle.inclusion_proof(index, 70, uow.log.node)
+            assert proof == reference.inclusion_proof(index)
+        for old_size in (1, 7, 8, 33, 69):
+            proof = merkle.consistency_proof(old_size, 70, uow.log.node)
+            assert proof == reference.consistency_proof(old_size, 70)
 
 
 def test_a_leaf_is_canonical_json_naming_index_kind_retention_and_subject(
@@ -97,5 +122,8 @@ def test_signed_heads_are_kept_smallest_first(uow_factory: Callable[[], UnitOfWo
 def test_a_missing_node_is_an_error_not_a_wrong_answer(
     uow_factory: Callable[[], UnitOfWork],
 ) -> None:
-    with uow_factory() as uow, pytest.raises(Exception, match="merkle node"):
-        uow.log.node(0, 99)
+    with uow_factory() as uow:
+        append(uow.log, [draft(i) for i in range(6)], NOW)
+        for level, index in ((0, 99), (1, 3), (2, 1), (4, 0)):
+            with pytest.raises(StoreError, match=f"merkle node \\({level}, {index}\\)"):
+                uow.log.node(level, index)
