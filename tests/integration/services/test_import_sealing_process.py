@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 from chatproof.archive.blobs import BlobStore
 from chatproof.archive.merkle import root_from_leaf_hashes, root_hash
 from chatproof.services.importing import ExportFile, ImportFileError, import_export
+from chatproof.services.importing.run import ImportRun
 from chatproof.services.importing.sealing import ChunkSealer
 from chatproof.store import tables as t
 from chatproof.store.imports import ImportUnitOfWork, SqlAlchemyImportUnitOfWork
@@ -97,6 +98,22 @@ def test_an_error_in_the_sealing_process_is_reported_and_imports_nothing(
 
     monkeypatch.setattr(ChunkSealer, "seal", fails)
     with pytest.raises(ImportFileError, match="ValueError: the disk said no"):
+        import_in_process(importer, tmp_path, "WhatsApp Chat mit +49 151 23456789")
+    for table in (t.contacts, t.messages, t.imports, t.log_entries, t.data_keys):
+        assert count(engine, table) == 0
+
+
+def test_a_failure_of_the_importing_side_stops_the_sealing_process_and_imports_nothing(
+    importer: Callable[[], ImportUnitOfWork],
+    engine: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fails(self: ImportRun, chunk: object) -> None:
+        raise ImportFileError(self.file_name, "the same chat was imported meanwhile")
+
+    monkeypatch.setattr(ImportRun, "write", fails)
+    with pytest.raises(ImportFileError, match="imported meanwhile"):
         import_in_process(importer, tmp_path, "WhatsApp Chat mit +49 151 23456789")
     for table in (t.contacts, t.messages, t.imports, t.log_entries, t.data_keys):
         assert count(engine, table) == 0

@@ -10,6 +10,11 @@ the sealing process finds the plan for its next chunk waiting and never waits fo
 database. Plans are small (known positions, a log index, an import id), so the importing
 process never waits to send one. Data keys cross only this private pipe, and the process exits
 with the import; if either side stops, the other sees the pipe close.
+
+Messages are pickled straight into a buffered pipe and unpickled straight from one. A sealed
+chunk is a few megabytes: pickled whole into one string first and read back whole into another
+(as ``multiprocessing.Connection`` sends and receives), it cost the sealing process 1.7 times
+and the importing process 1.5 times the CPU.
 """
 
 from __future__ import annotations
@@ -18,13 +23,14 @@ import contextlib
 import fcntl
 import gc
 import os
+import pickle
 import queue
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from typing import IO, Any
 
 from chatproof.archive.blobs import BlobStore
 from chatproof.services.importing.errors import ImportFileError
@@ -46,6 +52,9 @@ BUFFERED = 3
 """Sealed chunks the importing process takes in while it writes another."""
 
 PIPE_BYTES = 1 << 20
+
+BUFFER_BYTES = 1 << 18
+"""Each side's buffer on the pipe: pickle writes and reads it in frames of 64 KiB."""
 
 
 @dataclass(frozen=True)
@@ -80,15 +89,15 @@ class SealingProcess:
                 code = _child(
                     task,
                     blobs,
-                    Connection(plans_read, writable=False),
-                    Connection(results_write, readable=False),
+                    os.fdopen(plans_read, "rb", BUFFER_BYTES),
+                    os.fdopen(results_write, "wb", BUFFER_BYTES),
                 )
             finally:
                 os._exit(code)
         os.close(plans_read)
         os.close(results_write)
-        self._plans = Connection(plans_write, readable=False)
-        self._results = Connection(results_read, writable=False)
+        self._plans = os.fdopen(plans_write, "wb", BUFFER_BYTES)
+        self._results = os.fdopen(results_read, "rb", BUFFER_BYTES)
         self._closed = threading.Event()
 
     def run(self, run: ImportRun, progress: Callable[[int], None] | None) -> Tally:
@@ -105,7 +114,7 @@ class SealingProcess:
                 raise ImportFileError(name, "the import's sealing process stopped unexpectedly")
             if isinstance(message, Step):
                 if message.proposal is not None:
-                    self._plans.send(run.plan(message.proposal))
+                    send(self._plans, run.plan(message.proposal))
                 if message.sealed is not None:
                     run.write(message.sealed)
                     if progress is not None:
@@ -122,8 +131,8 @@ class SealingProcess:
         message: Step | Tally | Failure | None = None
         while not self._closed.is_set():
             try:
-                message = self._results.recv()
-            except (EOFError, OSError):
+                message = pickle.load(self._results)
+            except (EOFError, OSError, pickle.UnpicklingError, ValueError):
                 message = None
             while not self._closed.is_set():
                 try:
@@ -135,10 +144,16 @@ class SealingProcess:
                 return  # the tally, a failure, or the pipe closed: nothing follows
 
     def close(self) -> None:
-        """Stop the process (it has finished, or the import failed) and reap it."""
+        """Stop the process (it has finished, or the import failed) and reap it. The pipe it
+        writes to is closed last: the reader thread may be inside a read of it until the
+        process has gone."""
         self._closed.set()
-        self._plans.close()
+        with contextlib.suppress(OSError):
+            self._plans.close()
+        self._reap()
         self._results.close()
+
+    def _reap(self) -> None:
         for _ in range(50):
             if os.waitpid(self._pid, os.WNOHANG)[0]:
                 return
@@ -147,7 +162,7 @@ class SealingProcess:
         os.waitpid(self._pid, 0)
 
 
-def _child(task: SealingTask, blobs: BlobStore, plans: Connection, results: Connection) -> int:
+def _child(task: SealingTask, blobs: BlobStore, plans: IO[bytes], results: IO[bytes]) -> int:
     # The process only computes, builds no cycles, and ends with the import.
     gc.disable()
     try:
@@ -155,15 +170,15 @@ def _child(task: SealingTask, blobs: BlobStore, plans: Connection, results: Conn
     except (EOFError, BrokenPipeError):
         return 1  # the importing process has gone; its transaction is rolled back
     except ImportFileError as exc:
-        results.send(Failure(exc.problem))
+        send(results, Failure(exc.problem))
         return 1
     except Exception as exc:
-        results.send(Failure(f"{type(exc).__name__}: {exc}"))
+        send(results, Failure(f"{type(exc).__name__}: {exc}"))
         return 1
     return 0
 
 
-def serve(task: SealingTask, blobs: BlobStore, plans: Connection, results: Connection) -> None:
+def serve(task: SealingTask, blobs: BlobStore, plans: IO[bytes], results: IO[bytes]) -> None:
     """The sealing process's side of the conversation."""
     export = ExportFile(task.path)
     try:
@@ -173,16 +188,21 @@ def serve(task: SealingTask, blobs: BlobStore, plans: Connection, results: Conne
             proposal = sealer.propose()
             if proposal is None:
                 break
-            results.send(Step(None, proposal))
+            send(results, Step(None, proposal))
             outstanding += 1
         while outstanding:
-            sealed = sealer.seal(plans.recv())
+            sealed = sealer.seal(pickle.load(plans))
             proposal = sealer.propose()
-            results.send(Step(sealed, proposal))
+            send(results, Step(sealed, proposal))
             outstanding += (proposal is not None) - 1
-        results.send(sealer.tally)
+        send(results, sealer.tally)
     finally:
         export.close()
+
+
+def send(pipe: IO[bytes], message: Any) -> None:
+    pickle.dump(message, pipe, pickle.HIGHEST_PROTOCOL)
+    pipe.flush()
 
 
 def _widen(fd: int) -> None:
