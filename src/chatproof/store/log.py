@@ -24,7 +24,7 @@ from chatproof.archive.tree_head import SignedTreeHead, TreeHead
 from chatproof.archive.verify import WitnessedRoot
 from chatproof.archive.witness import WitnessReceipt
 from chatproof.store import tables as t
-from chatproof.store._sql import MomentBinder, driver_sql
+from chatproof.store._sql import Statements, driver_sql
 from chatproof.store.errors import StoreError
 
 _STATE_ID = 1
@@ -34,13 +34,21 @@ STORED_FROM_LEVEL = 4
 a proof needs one: they are seven in eight of a log's nodes, a row per entry that every append
 wrote and hardly anything read."""
 
+_ENTRY_COLUMNS = (
+    "idx",
+    "leaf",
+    "leaf_hash",
+    "kind",
+    "subject_id",
+    "platform_id_hash",
+    "appended_at",
+)
+
 _SQL = {
     "leaf_hash": "SELECT leaf_hash FROM log_entries WHERE idx = ?",
     "leaf_hashes": "SELECT leaf_hash FROM log_entries WHERE idx >= ? AND idx < ? ORDER BY idx",
     "node": "SELECT hash FROM merkle_nodes WHERE level = ? AND idx = ?",
     "nodes": "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
-    "entries": "INSERT INTO log_entries (idx, leaf, leaf_hash, kind, subject_id, "
-    "platform_id_hash, appended_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
     "recorded_leaves": "SELECT idx, leaf, leaf_hash FROM log_entries"
     " WHERE idx > ? ORDER BY idx LIMIT ?",
     "message_entry": "SELECT log_index FROM messages"
@@ -56,7 +64,7 @@ class SqlAlchemyLogRepository(LogRepository):
         # Complete subtrees never change: a node read once in this transaction stays valid.
         self._nodes: dict[tuple[int, int], bytes] = {}
         self._sql = {name: driver_sql(conn, text) for name, text in _SQL.items()}
-        self._moment = MomentBinder(conn.dialect)
+        self._statements = Statements(conn)
 
     def lock_size(self) -> int:
         query = select(t.log_state.c.size).where(t.log_state.c.id == _STATE_ID)
@@ -95,9 +103,10 @@ class SqlAlchemyLogRepository(LogRepository):
     def add_entries(self, entries: Sequence[EntryRow], at: datetime) -> None:
         if not entries:
             return
-        appended_at = self._moment(at)
-        self.conn.exec_driver_sql(
-            self._sql["entries"],
+        appended_at = self._statements.moment(at)
+        self._statements.insert(
+            t.log_entries,
+            _ENTRY_COLUMNS,
             [
                 (index, leaf, leaf_hash, kind, subject_id, platform_id_hash, appended_at)
                 for index, leaf, kind, subject_id, platform_id_hash, leaf_hash in entries
