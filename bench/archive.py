@@ -58,6 +58,7 @@ from chatproof.config import load_settings
 from chatproof.datadir import initialise
 from chatproof.services.archive import inclusion_document, sign_head, verify
 from chatproof.store import UnitOfWork
+from chatproof.store.log import STORED_FROM_LEVEL
 
 # The machine and noise helpers are the ingest benchmark's: imported as ``bench.ingest`` from
 # the tests, as ``ingest`` when this file runs as a script.
@@ -484,6 +485,11 @@ def latency(seconds: list[float]) -> dict[str, float]:
     }
 
 
+def stored_nodes(entries: int) -> int:
+    """The complete subtrees of ``entries`` leaves from ``STORED_FROM_LEVEL`` up."""
+    return sum(entries >> level for level in range(STORED_FROM_LEVEL, entries.bit_length()))
+
+
 def proof_lengths(proofs: list[list[bytes]]) -> dict[str, int]:
     lengths = [len(p) for p in proofs]
     return {"min": min(lengths), "max": max(lengths)}
@@ -499,9 +505,9 @@ def run_benchmark(args: argparse.Namespace, progress: Progress | None) -> dict[s
         bench = Bench(data_dir, args.seed, progress)
         build = bench.build(args.entries, args.batch)
         stored = bench.stored()
-        # Complete subtrees of n leaves: 2n - popcount(n); the n leaf hashes live in their
-        # entries, the rest in merkle_nodes.
-        expected_nodes = args.entries - args.entries.bit_count()
+        # The leaf hashes live in their entries; merkle_nodes holds the complete subtrees
+        # from STORED_FROM_LEVEL up.
+        expected_nodes = stored_nodes(args.entries)
         check = {
             **stored,
             "expected_nodes": expected_nodes,

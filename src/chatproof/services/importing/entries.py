@@ -1,7 +1,9 @@
 """The ``import.message`` log entries of stored message rows (DESIGN invariant 3): each
 entry's canonical JSON written out at once from the row, which holds every part of it but the
-time the log writes and the start year. The importing process encodes them itself: taking
-finished leaves in from the sealing process cost it as much as building them."""
+time the log writes and the start year. The importing process encodes them itself: built in
+the sealing process, with the Merkle hashing that needs them, they cost that process 1.2 s of
+CPU per 200,000 messages (166 MB of leaves to pickle among it) and saved this one only 0.5 s,
+which made the sealing process the slower of the two."""
 
 from __future__ import annotations
 
