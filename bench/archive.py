@@ -679,7 +679,7 @@ def render(report: dict[str, Any], console: Console) -> None:
     result.add_row("proofs checked", f"{p['verified']:,} of {p['verified']:,} verify", "all", "yes")
     result.add_row(
         "stored = appended",
-        f"{c['entries']:,} entries, {c['nodes']:,} nodes above the leaves (n - popcount n)",
+        f"{c['entries']:,} entries, {c['nodes']:,} nodes from level {STORED_FROM_LEVEL} up",
         "equal",
         "yes" if c["ok"] else "[red]NO — run void[/]",
     )
