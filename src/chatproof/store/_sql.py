@@ -82,7 +82,8 @@ class MomentBinder:
         import binds a new time per message, which the cache only slows."""
         if self._bind is _sqlite_moment:
             return f"{iso[:10]} {iso[11:]}.000000"
-        return self._bind(utc.replace(tzinfo=UTC)) if self._bind else utc.replace(tzinfo=UTC)
+        moment = utc.replace(tzinfo=UTC)
+        return self._bind(moment) if self._bind else moment
 
 
 def _sqlite_moment(value: datetime) -> str:

@@ -114,7 +114,7 @@ class SealingProcess:
                 raise ImportFileError(name, "the import's sealing process stopped unexpectedly")
             if isinstance(message, Step):
                 if message.proposal is not None:
-                    send(self._plans, run.plan(message.proposal))
+                    _send(self._plans, run.plan(message.proposal))
                 if message.sealed is not None:
                     run.write(message.sealed)
                     if progress is not None:
@@ -170,10 +170,10 @@ def _child(task: SealingTask, blobs: BlobStore, plans: IO[bytes], results: IO[by
     except (EOFError, BrokenPipeError):
         return 1  # the importing process has gone; its transaction is rolled back
     except ImportFileError as exc:
-        send(results, Failure(exc.problem))
+        _send(results, Failure(exc.problem))
         return 1
     except Exception as exc:
-        send(results, Failure(f"{type(exc).__name__}: {exc}"))
+        _send(results, Failure(f"{type(exc).__name__}: {exc}"))
         return 1
     return 0
 
@@ -188,19 +188,19 @@ def serve(task: SealingTask, blobs: BlobStore, plans: IO[bytes], results: IO[byt
             proposal = sealer.propose()
             if proposal is None:
                 break
-            send(results, Step(None, proposal))
+            _send(results, Step(None, proposal))
             outstanding += 1
         while outstanding:
             sealed = sealer.seal(pickle.load(plans))
             proposal = sealer.propose()
-            send(results, Step(sealed, proposal))
+            _send(results, Step(sealed, proposal))
             outstanding += (proposal is not None) - 1
-        send(results, sealer.tally)
+        _send(results, sealer.tally)
     finally:
         export.close()
 
 
-def send(pipe: IO[bytes], message: Any) -> None:
+def _send(pipe: IO[bytes], message: Any) -> None:
     pickle.dump(message, pipe, pickle.HIGHEST_PROTOCOL)
     pipe.flush()
 
