@@ -21,17 +21,22 @@ def free_port() -> int:
 def start(
     args: list[str], data_dir: Path, ready_url: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start ``chatproof ARGS --data-dir DATA_DIR`` and wait until ``ready_url`` answers."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "chatproof", *args, "--data-dir", str(data_dir)],
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    """Start ``chatproof ARGS --data-dir DATA_DIR`` and wait until ``ready_url`` answers.
+
+    Its output goes to ``ARGS[0].log`` beside the data directory: a pipe nobody reads would
+    stop the process once it had filled, and the file is there to read when a test fails."""
+    log = data_dir.parent / f"{args[0]}.log"
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chatproof", *args, "--data-dir", str(data_dir)],
+            env={**os.environ, **(env or {})},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{args[0]} exited: {process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            raise RuntimeError(f"{args[0]} exited: {log.read_text(errors='replace')[-2000:]}")
         try:
             if httpx.get(ready_url, timeout=0.5).status_code < 500:
                 return process

@@ -56,6 +56,11 @@ def import_in_process(importer: Callable[[], ImportUnitOfWork], tmp_path: Path, 
     return summary.added
 
 
+def nothing_stored(engine: Engine) -> bool:
+    tables = (t.contacts, t.messages, t.imports, t.log_entries, t.data_keys)
+    return all(count(engine, table) == 0 for table in tables)
+
+
 def test_the_stored_subtrees_give_the_root_of_the_stored_leaves(
     importer: Callable[[], ImportUnitOfWork], engine: Engine, tmp_path: Path
 ) -> None:
@@ -83,37 +88,32 @@ def test_a_sealing_process_that_dies_imports_nothing(
     monkeypatch.setattr(ChunkSealer, "seal", lambda self, plan: os._exit(9))
     with pytest.raises(ImportFileError, match="sealing process stopped unexpectedly"):
         import_in_process(importer, tmp_path, "WhatsApp Chat mit +49 151 23456789")
-    for table in (t.contacts, t.messages, t.imports, t.log_entries, t.data_keys):
-        assert count(engine, table) == 0
+    assert nothing_stored(engine)
 
 
-def test_an_error_in_the_sealing_process_is_reported_and_imports_nothing(
+@pytest.mark.parametrize(
+    ("owner", "method", "problem", "reported"),
+    [
+        # In the sealing process: reported through the pipe.
+        (ChunkSealer, "seal", ValueError("the disk said no"), "ValueError: the disk said no"),
+        # In the importing process: the sealing process is stopped.
+        (ImportRun, "write", ImportFileError("chat.txt", "imported meanwhile"), "meanwhile"),
+    ],
+)
+def test_a_failure_on_either_side_is_reported_and_imports_nothing(
     importer: Callable[[], ImportUnitOfWork],
     engine: Engine,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    owner: type,
+    method: str,
+    problem: Exception,
+    reported: str,
 ) -> None:
-    def fails(self: ChunkSealer, plan: object) -> None:
-        raise ValueError("the disk said no")
+    def fails(self: object, argument: object) -> None:
+        raise problem
 
-    monkeypatch.setattr(ChunkSealer, "seal", fails)
-    with pytest.raises(ImportFileError, match="ValueError: the disk said no"):
+    monkeypatch.setattr(owner, method, fails)
+    with pytest.raises(ImportFileError, match=reported):
         import_in_process(importer, tmp_path, "WhatsApp Chat mit +49 151 23456789")
-    for table in (t.contacts, t.messages, t.imports, t.log_entries, t.data_keys):
-        assert count(engine, table) == 0
-
-
-def test_a_failure_of_the_importing_side_stops_the_sealing_process_and_imports_nothing(
-    importer: Callable[[], ImportUnitOfWork],
-    engine: Engine,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    def fails(self: ImportRun, chunk: object) -> None:
-        raise ImportFileError(self.file_name, "the same chat was imported meanwhile")
-
-    monkeypatch.setattr(ImportRun, "write", fails)
-    with pytest.raises(ImportFileError, match="imported meanwhile"):
-        import_in_process(importer, tmp_path, "WhatsApp Chat mit +49 151 23456789")
-    for table in (t.contacts, t.messages, t.imports, t.log_entries, t.data_keys):
-        assert count(engine, table) == 0
+    assert nothing_stored(engine)
