@@ -229,7 +229,11 @@ class SqlAlchemyKeyRepository(KeyRepository):
         try:
             # Rows of many values each: per row, a third less of SQLite's time than one
             # statement run per row. Rows are in column order (``DataKeyRow``).
-            Statements(self.conn).insert(t.data_keys, _DATA_KEY_COLUMNS, records)
+            values = [
+                (bytearray(key_id), bucket_id, generation, bytearray(wrapped))
+                for key_id, bucket_id, generation, wrapped in records
+            ]
+            Statements(self.conn).insert(t.data_keys, _DATA_KEY_COLUMNS, values)
             nested.commit()
         except IntegrityError:
             nested.rollback()

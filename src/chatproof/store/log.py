@@ -108,7 +108,15 @@ class SqlAlchemyLogRepository(LogRepository):
             t.log_entries,
             _ENTRY_COLUMNS,
             [
-                (index, leaf, leaf_hash, kind, subject_id, platform_id_hash, appended_at)
+                (
+                    index,
+                    bytearray(leaf),
+                    bytearray(leaf_hash),
+                    kind,
+                    subject_id,
+                    platform_id_hash,
+                    appended_at,
+                )
                 for index, leaf, kind, subject_id, platform_id_hash, leaf_hash in entries
             ],
         )

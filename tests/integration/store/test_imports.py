@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -20,15 +21,24 @@ from tests.integration.conftest import PSEUDONYMS, SEALING
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
-def prepared(conversation_id: int, fingerprints: list[str], bind: MomentBinder) -> PreparedMessages:
+def prepared(
+    conversation_id: int,
+    fingerprints: list[str],
+    bind: MomentBinder,
+    media: dict[int, tuple[Any, ...]] | None = None,
+) -> PreparedMessages:
     at = bind(NOW)
     values = [
-        (conversation_id, f, b"sealed id", "inbound", "import.message", at, at, None, b"sealed raw")
-        + (None,) * 7
-        + (n,)
+        (conversation_id, f, b"id", "inbound", "import.message", at, at, None, b"raw", n)
         for n, f in enumerate(fingerprints)
     ]
-    return PreparedMessages(values, [(n + 1, "message") for n in range(len(fingerprints))])
+    lines = [(n + 1, "message") for n in range(len(fingerprints))]
+    return PreparedMessages(values, lines, media or {})
+
+
+def attachment(name: str, state: str) -> tuple[Any, ...]:
+    """``MEDIA_COLUMNS`` of an attachment."""
+    return (f"import:1:{name}", "image/jpeg", None, name.encode(), state, None, None)
 
 
 def test_messages_get_their_ids_in_order_and_those_stored_already_are_left_out(
@@ -66,3 +76,40 @@ def test_messages_get_their_ids_in_order_and_those_stored_already_are_left_out(
             (stored["ie"], 3),
         ]
     )
+
+
+def test_the_media_columns_are_set_on_the_rows_inserted_and_no_other(engine: Engine) -> None:
+    factory = partial(SqlAlchemyImportUnitOfWork, engine, SEALING, PSEUDONYMS)
+    with factory() as uow:
+        contact = uow.imports.ensure_contact("4915123456789", "", NOW)
+        record = ImportRecord(
+            contact.conversation_id, "0" * 64, b"x", "f", 100, "1", "UTC", "t", NOW
+        )
+        import_id = uow.imports.start(record)
+        bind = MomentBinder(engine.dialect)
+        conversation = contact.conversation_id
+        uow.imports.add_messages(
+            import_id, prepared(conversation, ["ia", "ib"], bind, {1: attachment("b", "stored")})
+        )
+        uow.imports.add_messages(
+            import_id,
+            prepared(
+                conversation,
+                ["ib", "ic", "id"],
+                bind,
+                {0: attachment("again", "missing"), 2: attachment("d", "missing")},
+            ),
+        )
+        uow.commit()
+    m = t.messages.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(m.platform_id_hash, m.media_id, m.media_state, m.media_filename)
+        ).all()
+    media = {f: (media_id, state, filename) for f, media_id, state, filename in rows}
+    assert media == {
+        "ia": (None, None, None),
+        "ib": ("import:1:b", "stored", b"b"),
+        "ic": (None, None, None),
+        "id": ("import:1:d", "missing", b"d"),
+    }

@@ -35,9 +35,14 @@ def message_entries(
     retention = f'"retention":{{"class":{encode_basestring(retention_class)},'
     subject = f'"subject":{encode_basestring(subject_id)}'
     entries: list[EntryRow] = []
-    for values, (line, kind), (time, year) in zip(rows.values, rows.lines, times, strict=True):
-        fingerprint, direction, message_type, raw = values[1], values[3], values[4], values[8]
-        state, blob, index = values[13], values[14], values[16]
+    media = rows.media
+    for position, (values, (line, kind), (time, year)) in enumerate(
+        zip(rows.values, rows.lines, times, strict=True)
+    ):
+        _, fingerprint, _, direction, message_type, _, _, _, raw, index = values
+        state = blob = None
+        if position in media:
+            state, blob = media[position][4:6]
         blob_member = f'"blob":"{blob}",' if blob else ""
         media_member = f',"media":"{state}"' if state else ""
         leaf = (

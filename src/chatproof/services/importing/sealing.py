@@ -87,15 +87,6 @@ _Described = tuple[str, ChatMessage, _Minute, str, str, str]
 
 _KINDS = {kind: (kind.value, f"import.{kind.value}") for kind in Kind}
 
-_MEDIA_COLUMNS = (
-    "media_id",
-    "media_mime_type",
-    "media_sha256",
-    "media_state",
-    "media_blob",
-    "media_error",
-)
-
 
 @dataclass(frozen=True)
 class Proposal:
@@ -301,40 +292,30 @@ class ChunkSealer:
         conversation_id = task.conversation_id
         values: list[tuple[Any, ...]] = []
         lines: list[tuple[int, str]] = []
+        media: dict[int, tuple[Any, ...]] = {}
         times: list[EntryTime] = []
         index = first_index
         last = None if tally.last_at is None else tally.last_at.replace(tzinfo=None)
+        # Sealed bytes go to the driver as bytearrays: the sqlite3 module binds those as they
+        # are, but first looks for an adapter for every bytes value.
         for (fingerprint, m, minute, kind, message_type, direction), fields in zip(
             described, sealed, strict=True
         ):
             _, _, logged, sent_at, _ = minute
             at = m.at
             if m.attachment:
-                media = self._media(m)
-                media_id, mime, sha256_hex, state, blob, error = (
-                    media.get(column) for column in _MEDIA_COLUMNS
-                )
-                filename = fields[-1]
-            else:
-                media_id = mime = sha256_hex = state = blob = error = filename = None
+                media[len(values)] = self._media(m, bytearray(fields[-1]))
             values.append(
                 (
                     conversation_id,
                     fingerprint,
-                    fields[0],
+                    bytearray(fields[0]),
                     direction,
                     message_type,
                     sent_at,
                     received,
-                    fields[2] if m.text else None,
-                    fields[1],
-                    media_id,
-                    mime,
-                    sha256_hex,
-                    filename,
-                    state,
-                    blob,
-                    error,
+                    bytearray(fields[2]) if m.text else None,
+                    bytearray(fields[1]),
                     index,
                 )
             )
@@ -347,40 +328,32 @@ class ChunkSealer:
         if last is not None:
             tally.last_at = last.replace(tzinfo=self._tz)
         return SealedChunk(
-            self._data_keys, PreparedMessages(values, lines), times, self.export.position
+            self._data_keys, PreparedMessages(values, lines, media), times, self.export.position
         )
 
-    def _media(self, m: ChatMessage) -> dict[str, Any]:
-        """Seal and store the attachment if the export holds it; the row's media columns.
+    def _media(self, m: ChatMessage, filename: bytearray) -> tuple[Any, ...]:
+        """Seal and store the attachment if the export holds it; the row's ``MEDIA_COLUMNS``.
 
         A file the zip does not hold is recorded as missing, one that fails the zip's CRC
         check as damaged (both are counted as missing). A stored file is read back from the
         blob store, which checks it against its SHA-256 address, before the import goes on.
         """
         assert m.attachment is not None
-        mime = mimetypes.guess_type(m.attachment)[0] or "application/octet-stream"
-        columns: dict[str, Any] = {
-            "media_id": f"import:{self._import_id}:{m.line}",
-            "media_mime_type": mime[:128],
-        }
+        media_id = f"import:{self._import_id}:{m.line}"
+        mime = (mimetypes.guess_type(m.attachment)[0] or "application/octet-stream")[:128]
         try:
             data = self.export.media(m.attachment)
         except ImportFileError:
             # The error column is stored in clear: it must not name the file or the export.
             self.tally.media_missing += 1
-            return {**columns, "media_state": "damaged", "media_error": DAMAGED}
+            return (media_id, mime, None, filename, "damaged", None, DAMAGED)
         if data is None:
             self.tally.media_missing += 1
-            return {**columns, "media_state": "missing"}
+            return (media_id, mime, None, filename, "missing", None, None)
         keys, ((sealed,),) = seal_entries(self.task.subject_id, [[pack(data)]])
         self._data_keys.append((m.at.year, keys))
         blob = self.blobs.put(sealed)
         if self.blobs.get(blob) != sealed:
             raise ImportFileError(self.export.name, f"{m.attachment!r} did not read back as stored")
         self.tally.media_stored += 1
-        return {
-            **columns,
-            "media_sha256": hashlib.sha256(data).hexdigest(),
-            "media_state": "stored",
-            "media_blob": blob,
-        }
+        return (media_id, mime, hashlib.sha256(data).hexdigest(), filename, "stored", blob, None)
