@@ -41,3 +41,12 @@ def test_the_generated_chat_is_a_valid_export(tmp_path: Path) -> None:
     messages = [m for m in parse(lines, detection.format) if isinstance(m, ChatMessage)]
     assert len(messages) == 3000
     assert {m.author for m in messages} == {bench.BUSINESS, bench.CUSTOMER}
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_each_round_s_data_directory_is_removed_unless_kept(tmp_path: Path, keep: bool) -> None:
+    argv = ["--messages", "200", "--repeat", "1", "--import-rounds", "2", "--json"]
+    argv += ["--tmp-dir", str(tmp_path)] + (["--keep"] if keep else [])
+    assert bench.main(argv) == 0
+    kept = sorted(p.name for p in tmp_path.glob("*/import-*"))
+    assert kept == (["import-0", "import-1"] if keep else [])
