@@ -44,6 +44,8 @@ def _filters(request: Request) -> dict[str, str]:
 
 def _list(request: Request, browser: Browser, cursor: str | None) -> dict[str, Any]:
     filters = _filters(request)
+    # Before the list: what arrives meanwhile then makes the page's first poll refresh it.
+    version = inbox.version(request.app.state.components.reader)
     try:
         page = inbox.list_inbox(
             request.app.state.components.writer,
@@ -66,6 +68,7 @@ def _list(request: Request, browser: Browser, cursor: str | None) -> dict[str, A
         "query_string": urlencode(filters),
         "labels": inbox.all_labels(request.app.state.components.reader),
         "unread": inbox.unread_summary(request.app.state.components.reader, browser.principal),
+        "version": version,
     }
 
 

@@ -6,7 +6,8 @@
   if (!root) return;
   var current = root.dataset.current;
   var query = root.dataset.query;
-  var version = null;
+  // The version the page was rendered at: a message arriving before the first poll changes it.
+  var version = root.dataset.version || null;
   var unreadSeen = null;
   var title = document.title.replace(/^\(\S+\) /, "");
 
@@ -49,7 +50,8 @@
       if (response.ok) {
         var data = await response.json();
         var unread = showUnread(data.unread);
-        var changed = data.version !== version || unread !== unreadSeen;
+        var changed =
+          data.version !== version || (unreadSeen !== null && unread !== unreadSeen);
         if (version !== null && changed) await refresh();
         version = data.version;
         unreadSeen = unread;
