@@ -104,9 +104,10 @@ class Statements:
     """SQL that SQLite and PostgreSQL both accept, each statement one driver call with
     positional parameters (written ``?``; PostgreSQL's driver gets ``%s``).
 
-    On the hot paths blobs are handed over as ``bytearray``: the sqlite3 module binds one as
-    it is, but looks for an adapter for every ``bytes`` value (and every ``None``) first,
-    which takes longer than the copy."""
+    Where rows come by the thousand (an import's message rows, log entries, data keys), blobs
+    are handed over as ``bytearray``: the sqlite3 module binds one as it is, but looks for an
+    adapter for every ``bytes`` value (and every ``None``) first, which takes longer than the
+    copy."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
