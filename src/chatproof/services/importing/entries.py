@@ -42,7 +42,7 @@ def message_entries(
         _, fingerprint, _, direction, message_type, _, _, _, raw, index = values
         state = blob = None
         if position in media:
-            state, blob = media[position][4:6]
+            _, _, _, _, state, blob, _ = media[position]
         blob_member = f'"blob":"{blob}",' if blob else ""
         media_member = f',"media":"{state}"' if state else ""
         leaf = (

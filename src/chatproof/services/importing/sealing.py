@@ -296,8 +296,7 @@ class ChunkSealer:
         times: list[EntryTime] = []
         index = first_index
         last = None if tally.last_at is None else tally.last_at.replace(tzinfo=None)
-        # Sealed bytes go to the driver as bytearrays: the sqlite3 module binds those as they
-        # are, but first looks for an adapter for every bytes value.
+        # Sealed bytes as bytearrays, which the driver binds fastest (``Statements``).
         for (fingerprint, m, minute, kind, message_type, direction), fields in zip(
             described, sealed, strict=True
         ):
