@@ -41,22 +41,25 @@ def attachment(name: str, state: str) -> tuple[Any, ...]:
     return (f"import:1:{name}", "image/jpeg", None, name.encode(), state, None, None)
 
 
+def start_import(uow: SqlAlchemyImportUnitOfWork) -> tuple[int, int]:
+    """An import into a contact's conversation: the import's id and the conversation's."""
+    contact = uow.imports.ensure_contact("4915123456789", "", NOW)
+    record = ImportRecord(contact.conversation_id, "0" * 64, b"x", "f", 100, "1", "UTC", "t", NOW)
+    return uow.imports.start(record), contact.conversation_id
+
+
 def test_messages_get_their_ids_in_order_and_those_stored_already_are_left_out(
     engine: Engine,
 ) -> None:
     factory = partial(SqlAlchemyImportUnitOfWork, engine, SEALING, PSEUDONYMS)
     with factory() as uow:
-        contact = uow.imports.ensure_contact("4915123456789", "", NOW)
-        record = ImportRecord(
-            contact.conversation_id, "0" * 64, b"x", "f", 100, "1", "UTC", "t", NOW
-        )
-        import_id = uow.imports.start(record)
+        import_id, conversation = start_import(uow)
         bind = MomentBinder(engine.dialect)
         first = uow.imports.add_messages(
-            import_id, prepared(contact.conversation_id, ["ia", "ib", "ic"], bind)
+            import_id, prepared(conversation, ["ia", "ib", "ic"], bind)
         )
         again = uow.imports.add_messages(
-            import_id, prepared(contact.conversation_id, ["id", "ib", "ie"], bind)
+            import_id, prepared(conversation, ["id", "ib", "ie"], bind)
         )
         uow.commit()
     with engine.connect() as conn:
@@ -81,13 +84,8 @@ def test_messages_get_their_ids_in_order_and_those_stored_already_are_left_out(
 def test_the_media_columns_are_set_on_the_rows_inserted_and_no_other(engine: Engine) -> None:
     factory = partial(SqlAlchemyImportUnitOfWork, engine, SEALING, PSEUDONYMS)
     with factory() as uow:
-        contact = uow.imports.ensure_contact("4915123456789", "", NOW)
-        record = ImportRecord(
-            contact.conversation_id, "0" * 64, b"x", "f", 100, "1", "UTC", "t", NOW
-        )
-        import_id = uow.imports.start(record)
+        import_id, conversation = start_import(uow)
         bind = MomentBinder(engine.dialect)
-        conversation = contact.conversation_id
         uow.imports.add_messages(
             import_id, prepared(conversation, ["ia", "ib"], bind, {1: attachment("b", "stored")})
         )
