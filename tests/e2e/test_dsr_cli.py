@@ -1,5 +1,6 @@
 """``chatproof dsr`` from the command line: a request goes through the register, the report is
-written as a zip, erasure answers the person, and bad input is one line with exit code 1."""
+written as a zip, erasure answers the person, a restriction is listed and lifted, and bad input
+is one line with exit code 1."""
 
 from __future__ import annotations
 
@@ -65,6 +66,7 @@ def test_a_request_from_receipt_to_answer(data_dir: Path, tmp_path: Path) -> Non
         (("add", "1", "--kind", "access", "--identity", " "), "Error: identity_check:"),
         (("extend", "7", "--reason", "x"), "Error: data-subject request 7"),
         (("report", "1", "--lang", "fr"), "Error: organisation.language must be one of"),
+        (("lift", "7", "--yes"), "Error: restriction in place 7 not found"),
     ],
 )
 def test_bad_input_is_one_line(data_dir: Path, args: tuple[str, ...], message: str) -> None:
@@ -92,3 +94,26 @@ def test_an_auditors_period_is_set_from_the_command_line(data_dir: Path) -> None
         data_dir, "audit", "period", "otto", "--from", "2025-02-01", "--to", "2025-01-01"
     )
     assert backwards.exit_code == 1 and "Error: to:" in backwards.output
+
+
+def test_a_restriction_is_listed_with_its_contact_and_lifted_once_confirmed(
+    data_dir: Path,
+) -> None:
+    placed = run(data_dir, "dsr", "restrict", f"+{ANNA}", "--reason", "Art. 18(1)(a)")
+    assert placed.stdout == f"Restriction 1 in place for contact +{ANNA}.\n"
+    listed = json.loads(run(data_dir, "dsr", "restrictions", "--json").stdout)
+    assert [(r["id"], r["contact"], r["reason"], r["placed_by"]) for r in listed] == [
+        (1, 1, "Art. 18(1)(a)", "cli:dpo")
+    ]
+
+    declined = runner.invoke(
+        app, ["dsr", "lift", "1", "--data-dir", str(data_dir)], input="n\n", env={"USER": "dpo"}
+    )
+    assert declined.exit_code == 1
+    assert "The person must have been told (Art. 18(3))" in declined.output
+    assert len(json.loads(run(data_dir, "dsr", "restrictions", "--json").stdout)) == 1
+
+    lifted = run(data_dir, "dsr", "lift", "1", "--yes")
+    assert lifted.stdout == "Restriction 1 lifted.\n"
+    assert json.loads(run(data_dir, "dsr", "restrictions", "--json").stdout) == []
+    assert run(data_dir, "dsr", "lift", "1", "--yes").exit_code == 1

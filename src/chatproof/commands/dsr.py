@@ -249,3 +249,59 @@ def dsr_restrict(
             request_id=request_id,
         )
     typer.echo(f"Restriction {restriction_id} in place for contact {contact}.")
+
+
+@dsr_app.command("restrictions")
+@fails_cleanly
+def dsr_restrictions(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """List the restrictions in place (Art. 18), oldest first: whom, why and since when.
+
+    Example: chatproof dsr restrictions
+    """
+    from chatproof.services.dsr import restrictions_in_place
+
+    with components_for(data_dir) as components:
+        tz = components.timezone
+        placed = restrictions_in_place(components.reader)
+    rows = [
+        {
+            "id": restriction.id,
+            "contact": contact,
+            "reason": restriction.reason,
+            "request": restriction.request_id,
+            "placed_by": restriction.placed_by,
+            "placed_at": restriction.placed_at.astimezone(tz).isoformat(timespec="seconds"),
+        }
+        for restriction, contact in placed
+    ]
+    output(rows, as_json)
+
+
+@dsr_app.command("lift")
+@fails_cleanly
+def dsr_lift(
+    restriction_id: Annotated[int, typer.Argument(help="See `dsr restrictions`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Lift a restriction: the person is shown to agents and can be messaged again. Art. 18(3)
+    asks that the person is told before.
+
+    Example: chatproof dsr lift 3 --yes
+    """
+    from chatproof.services.dsr import lift_restriction
+
+    if not yes and not typer.confirm(
+        f"Lift restriction {restriction_id}? The person must have been told (Art. 18(3))",
+        err=True,
+    ):
+        raise typer.Exit(1)
+    with components_for(data_dir) as components:
+        lift_restriction(
+            components.writer,
+            restriction_id,
+            by=actor(),
+            now=datetime.now(UTC),
+            tz=components.timezone,
+        )
+    typer.echo(f"Restriction {restriction_id} lifted.")

@@ -30,6 +30,7 @@ from chatproof.domain.dsr import (
 from chatproof.services.consent import record_in
 from chatproof.services.retention import compliance_entry
 from chatproof.store import NotFound, UnitOfWork
+from chatproof.store.dsr import Restriction
 from chatproof.store.sending import ContactRef
 
 _NUMBER = re.compile(r"^\+?[0-9 ()/-]{7,}$")
@@ -226,6 +227,17 @@ def restrict(
         )
         uow.commit()
     return restriction_id
+
+
+def restrictions_in_place(
+    uow_factory: Callable[[], UnitOfWork],
+) -> list[tuple[Restriction, int | None]]:
+    """The restrictions in place, oldest first, each with its person's contact id (None once
+    the contact is gone)."""
+    with uow_factory() as uow:
+        placed = uow.dsr.restrictions()
+        contacts = uow.dsr.contacts_of([r.subject_id for r in placed])
+    return [(r, contacts.get(r.subject_id)) for r in placed]
 
 
 def lift_restriction(

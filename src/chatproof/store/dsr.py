@@ -83,6 +83,10 @@ class DsrRepository(ABC):
         """The restrictions in place, oldest first."""
 
     @abstractmethod
+    def contacts_of(self, subject_ids: Sequence[str]) -> dict[str, int]:
+        """The contact id of each of ``subject_ids`` that has a contact."""
+
+    @abstractmethod
     def restricted_subjects(self) -> set[str]: ...
 
     @abstractmethod
@@ -189,6 +193,14 @@ class SqlAlchemyDsrRepository(DsrRepository):
         r = t.restrictions.c
         query = select(r.subject_id).where(r.lifted_at.is_(None)).distinct()
         return set(self.conn.execute(query).scalars())
+
+    def contacts_of(self, subject_ids: Sequence[str]) -> dict[str, int]:
+        c = t.contacts.c
+        found: dict[str, int] = {}
+        for part in chunks(list(subject_ids)):
+            query = select(c.subject_id, c.id).where(c.subject_id.in_(part))
+            found.update((subject, int(contact)) for subject, contact in self.conn.execute(query))
+        return found
 
     def is_restricted(self, subject_id: str) -> bool:
         r = t.restrictions.c
