@@ -21,8 +21,10 @@ from chatproof.commands.audit import audit_app
 from chatproof.commands.common import (
     DataDir,
     JsonFlag,
+    YesFlag,
     actor,
     components_for,
+    confirmed,
     fails_cleanly,
     output,
     settings_for,
@@ -648,7 +650,7 @@ def shred(
     conversation_id: Annotated[int, typer.Argument(help="A conversation of the data subject.")],
     reason: Annotated[str, typer.Option(help="Why, e.g. the Art. 17 request's reference.")],
     data_dir: DataDir = None,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    yes: YesFlag = False,
 ) -> None:
     """Crypto-shred everything archived about the person behind a conversation.
 
@@ -658,10 +660,7 @@ def shred(
 
     with components_for(data_dir) as components:
         subject = _subject_of(components, conversation_id)
-        if not yes and not typer.confirm(
-            f"Destroy the keys of data subject {subject}? This cannot be undone", err=True
-        ):
-            raise typer.Exit(1)
+        confirmed(yes, f"Destroy the keys of data subject {subject}? This cannot be undone")
         count = shred_subject(
             components.writer,
             subject,

@@ -27,6 +27,7 @@ DataDir = Annotated[
     ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+YesFlag = Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,6 +59,12 @@ def components_for(data_dir: Path | None) -> Iterator[Any]:
         yield components
     finally:
         components.close()
+
+
+def confirmed(yes: bool, question: str) -> None:
+    """Go on if ``--yes`` was given or the operator says yes; otherwise exit with 1."""
+    if not yes and not typer.confirm(question, err=True):
+        raise typer.Exit(1)
 
 
 def actor() -> str:

@@ -12,8 +12,10 @@ import typer
 from chatproof.commands.common import (
     DataDir,
     JsonFlag,
+    YesFlag,
     actor,
     components_for,
+    confirmed,
     day_option,
     fails_cleanly,
     output,
@@ -192,7 +194,7 @@ def dsr_report(
 @fails_cleanly
 def dsr_erase(
     contact: Contact,
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    yes: YesFlag = False,
     language: Annotated[str, typer.Option("--lang", help="Language of the answer: de or en.")] = "",
     request_id: RequestOption = None,
     data_dir: DataDir = None,
@@ -205,10 +207,7 @@ def dsr_erase(
     from chatproof.domain.dsr_answer import answer_text
     from chatproof.services.dsr_erasure import erase
 
-    if not yes and not typer.confirm(
-        f"Erase what may be erased of contact {contact}? This cannot be undone", err=True
-    ):
-        raise typer.Exit(1)
+    confirmed(yes, f"Erase what may be erased of contact {contact}? This cannot be undone")
     with components_for(data_dir) as components:
         chosen = (language or components.settings.organisation.language).lower()
         outcome = erase(
@@ -281,7 +280,7 @@ def dsr_restrictions(data_dir: DataDir = None, as_json: JsonFlag = False) -> Non
 @fails_cleanly
 def dsr_lift(
     restriction_id: Annotated[int, typer.Argument(help="See `dsr restrictions`.")],
-    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    yes: YesFlag = False,
     data_dir: DataDir = None,
 ) -> None:
     """Lift a restriction: the person is shown to agents and can be messaged again. Art. 18(3)
@@ -291,11 +290,9 @@ def dsr_lift(
     """
     from chatproof.services.dsr import lift_restriction
 
-    if not yes and not typer.confirm(
-        f"Lift restriction {restriction_id}? The person must have been told (Art. 18(3))",
-        err=True,
-    ):
-        raise typer.Exit(1)
+    confirmed(
+        yes, f"Lift restriction {restriction_id}? The person must have been told (Art. 18(3))"
+    )
     with components_for(data_dir) as components:
         lift_restriction(
             components.writer,
