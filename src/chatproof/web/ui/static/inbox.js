@@ -7,7 +7,7 @@
   var current = root.dataset.current;
   var query = root.dataset.query;
   // The version the page was rendered at: a message arriving before the first poll changes it.
-  var version = root.dataset.version || null;
+  var version = root.dataset.version;
   var unreadSeen = null;
   var title = document.title.replace(/^\(\S+\) /, "");
 
@@ -52,7 +52,7 @@
         var unread = showUnread(data.unread);
         var changed =
           data.version !== version || (unreadSeen !== null && unread !== unreadSeen);
-        if (version !== null && changed) await refresh();
+        if (changed) await refresh();
         version = data.version;
         unreadSeen = unread;
       }
